@@ -1,0 +1,25 @@
+"""The one place that imports scikit-learn's private helpers.
+
+Keeping them here means a scikit-learn upgrade that moves one of them breaks a
+single import, not every estimator.
+"""
+
+from sklearn.base import _fit_context
+from sklearn.utils._param_validation import (
+    HasMethods,
+    Interval,
+    Options,
+    StrOptions,
+    validate_params,
+)
+from sklearn.utils.validation import validate_data
+
+__all__ = [
+    "HasMethods",
+    "Interval",
+    "Options",
+    "StrOptions",
+    "_fit_context",
+    "validate_data",
+    "validate_params",
+]

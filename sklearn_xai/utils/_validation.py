@@ -1,0 +1,253 @@
+"""Validation of image batches, shared by every estimator of the library.
+
+Every estimator accepts three layouts of the same data:
+
+* ``(n, H, W, C)``: a batch of channels-last images;
+* ``(n, H, W)``: a batch of grayscale images;
+* ``(n, H * W * C)``: flattened images, read with the estimator's
+  ``image_shape`` parameter. Without ``image_shape`` a 2-D array is read as
+  tabular data, i.e. each row is a grayscale image of one row of pixels
+  ``(1, n_features)``; this keeps every estimator usable on plain tabular
+  input (and by scikit-learn's common estimator checks).
+
+Internally an estimator always works on ``(n, H, W, C)`` and hands its result
+back in the caller's layout through :class:`ImageLayout`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from numbers import Integral
+
+import numpy as np
+from sklearn.utils.validation import check_array
+
+from ._compat import validate_data
+
+#: dtypes kept as they are; anything else numeric becomes float64.
+IMAGE_DTYPES = (np.float64, np.float32, np.uint8)
+
+
+def check_image_shape(image_shape, *, name="image_shape"):
+    """Validate an ``image_shape`` argument.
+
+    Parameters
+    ----------
+    image_shape : tuple of int or None
+        ``(H, W)`` or ``(H, W, C)`` with positive entries, or None.
+    name : str, default="image_shape"
+        Name of the argument, used in error messages.
+
+    Returns
+    -------
+    shape : tuple of 3 int or None
+        ``(H, W, C)`` (``C = 1`` when two entries were given), or None.
+
+    Examples
+    --------
+    >>> from sklearn_xai.utils import check_image_shape
+    >>> check_image_shape((8, 8))
+    (8, 8, 1)
+    """
+    if image_shape is None:
+        return None
+    try:
+        shape = tuple(image_shape)
+    except TypeError:
+        raise TypeError(
+            f"{name} must be a tuple (H, W) or (H, W, C) of positive integers; "
+            f"got {image_shape!r}."
+        ) from None
+    if len(shape) not in (2, 3) or not all(
+        isinstance(s, Integral) and not isinstance(s, bool) and s > 0 for s in shape
+    ):
+        raise ValueError(
+            f"{name} must be a tuple (H, W) or (H, W, C) of positive integers; "
+            f"got {image_shape!r}."
+        )
+    shape = tuple(int(s) for s in shape)
+    return shape if len(shape) == 3 else (*shape, 1)
+
+
+@dataclass(frozen=True)
+class ImageLayout:
+    """How a caller laid out an image batch, to hand results back the same way.
+
+    Parameters
+    ----------
+    ndim : int
+        Number of dimensions of the caller's array: 2 (flattened), 3
+        (grayscale) or 4 (channels last).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_xai.utils import ImageLayout
+    >>> ImageLayout(ndim=2).restore(np.zeros((5, 4, 4, 3))).shape
+    (5, 48)
+    """
+
+    ndim: int
+
+    def restore(self, images):
+        """Return ``images`` of shape ``(n, H, W, C)`` in the caller's layout.
+
+        A grayscale caller gets ``(n, H, W)`` back while the result has a
+        single channel, and ``(n, H, W, C)`` when the transformation added
+        channels (e.g. gray to RGB).
+        """
+        if self.ndim == 2:
+            return images.reshape(images.shape[0], -1)
+        if self.ndim == 3 and images.ndim == 4 and images.shape[-1] == 1:
+            return images[..., 0]
+        return images
+
+    def restore_maps(self, maps):
+        """Return per-pixel maps of shape ``(n, H, W)`` in the caller's layout.
+
+        Flattened callers get ``(n, H * W)``; the others ``(n, H, W)``.
+        """
+        if self.ndim == 2:
+            return maps.reshape(maps.shape[0], -1)
+        return maps
+
+
+def _describe(shape):
+    return "(" + ", ".join(str(s) for s in shape) + ")"
+
+
+def validate_images(
+    estimator,
+    X,
+    *,
+    reset,
+    image_shape=None,
+    dtype=IMAGE_DTYPES,
+    same_size=True,
+    copy=False,
+    input_name="X",
+):
+    """Validate an image batch for ``estimator`` and bring it to ``(n, H, W, C)``.
+
+    On ``reset=True`` (in ``fit``) the estimator gets ``n_features_in_`` and
+    ``image_shape_`` (``(H, W, C)``); otherwise the batch is checked against
+    them: the channel count must match, and the height and width too when
+    ``same_size`` is true. Flattened input always needs the fitted number of
+    features.
+
+    Parameters
+    ----------
+    estimator : estimator instance
+        The estimator being fitted or applied.
+    X : array-like of shape (n, H, W, C), (n, H, W) or (n, H * W * C)
+        The image batch. Must be numeric, finite and non-empty.
+    reset : bool
+        Whether this is a call of ``fit`` (learn the image shape) or of a
+        later method (check against it).
+    image_shape : tuple of int or None, default=None
+        How to read a 2-D ``X``: ``(H, W)`` or ``(H, W, C)``. When None, a 2-D
+        ``X`` uses the shape learned in ``fit`` or, in ``fit``, reads each row
+        as a ``(1, n_features)`` grayscale image.
+    dtype : type, tuple of types or None, default=(float64, float32, uint8)
+        Accepted dtypes: a dtype in the tuple is kept, any other is converted
+        to the first one. None keeps any numeric dtype.
+    same_size : bool, default=True
+        Whether later calls must use the height and width seen in ``fit``.
+    copy : bool, default=False
+        Whether to always return a copy (otherwise the input may be shared).
+    input_name : str, default="X"
+        Name of the argument, used in error messages.
+
+    Returns
+    -------
+    images : ndarray of shape (n, H, W, C)
+        The validated batch.
+    layout : ImageLayout
+        The caller's layout, to restore results with.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.base import BaseEstimator
+    >>> from sklearn_xai.utils import validate_images
+    >>> est = BaseEstimator()
+    >>> images, layout = validate_images(est, np.zeros((2, 4, 4)), reset=True)
+    >>> images.shape, layout.ndim, est.image_shape_
+    ((2, 4, 4, 1), 3, (4, 4, 1))
+    """
+    shape = check_image_shape(image_shape)
+    ndim = getattr(X, "ndim", None)
+    if ndim is None:
+        X = np.asarray(X)
+        ndim = X.ndim
+
+    if ndim == 2:
+        X = validate_data(
+            estimator,
+            X,
+            reset=reset,
+            dtype=dtype,
+            copy=copy,
+            input_name=input_name,
+        )
+        n, d = X.shape
+        if shape is None:
+            fitted = getattr(estimator, "image_shape_", None)
+            if not reset and fitted is not None and int(np.prod(fitted)) == d:
+                shape = fitted
+            else:
+                shape = (1, d, 1)
+        elif int(np.prod(shape)) != d:
+            raise ValueError(
+                f"{input_name} has {d} features per row, but image_shape="
+                f"{_describe(shape)} needs H * W * C = {int(np.prod(shape))}."
+            )
+        images = X.reshape(n, *shape)
+    elif ndim in (3, 4):
+        X = check_array(
+            X,
+            allow_nd=True,
+            dtype=dtype,
+            copy=copy,
+            input_name=input_name,
+            ensure_min_samples=1,
+        )
+        images = X[..., np.newaxis] if ndim == 3 else X
+        if min(images.shape[1:]) == 0:
+            raise ValueError(
+                f"{input_name} must hold images of non-zero size; got an array "
+                f"of shape {_describe(X.shape)}."
+            )
+        if reset:
+            estimator.n_features_in_ = int(np.prod(images.shape[1:]))
+            if hasattr(estimator, "feature_names_in_"):
+                del estimator.feature_names_in_
+    else:
+        raise ValueError(
+            f"{input_name} must be an image batch of shape (n, H, W, C), "
+            "(n, H, W) or flattened (n, H * W * C); got an array with "
+            f"{ndim} dimension(s) of shape {_describe(np.shape(X))}."
+        )
+
+    if reset:
+        estimator.image_shape_ = tuple(int(s) for s in images.shape[1:])
+    else:
+        _check_against_fit(estimator, images, same_size, input_name)
+    return images, ImageLayout(ndim=ndim)
+
+
+def _check_against_fit(estimator, images, same_size, input_name):
+    fitted = estimator.image_shape_
+    got = images.shape[1:]
+    name = type(estimator).__name__
+    if got[2] != fitted[2]:
+        raise ValueError(
+            f"{input_name} has images with {got[2]} channel(s), but {name} was "
+            f"fitted on images with {fitted[2]} channel(s) (shape "
+            f"{_describe(fitted)})."
+        )
+    if same_size and got[:2] != fitted[:2]:
+        raise ValueError(
+            f"{input_name} has images of size {got[0]}x{got[1]}, but {name} was "
+            f"fitted on images of size {fitted[0]}x{fitted[1]}."
+        )
