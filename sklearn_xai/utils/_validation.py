@@ -188,7 +188,6 @@ def validate_images(
             reset=reset,
             dtype=dtype,
             copy=copy,
-            input_name=input_name,
         )
         n, d = X.shape
         if shape is None:
@@ -223,10 +222,16 @@ def validate_images(
             if hasattr(estimator, "feature_names_in_"):
                 del estimator.feature_names_in_
     else:
+        hint = (
+            " Reshape your data with X.reshape(1, -1) if it holds one flattened "
+            "image."
+            if ndim == 1
+            else ""
+        )
         raise ValueError(
             f"{input_name} must be an image batch of shape (n, H, W, C), "
             "(n, H, W) or flattened (n, H * W * C); got an array with "
-            f"{ndim} dimension(s) of shape {_describe(np.shape(X))}."
+            f"{ndim} dimension(s) of shape {_describe(np.shape(X))}.{hint}"
         )
 
     if reset:

@@ -1,0 +1,409 @@
+"""A convolutional image classifier that is a scikit-learn estimator."""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+
+import numpy as np
+import torch
+from sklearn.preprocessing import LabelEncoder
+from sklearn.utils import check_random_state
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, column_or_1d
+from skorch import NeuralNetClassifier
+
+from ..utils._validation import check_image_shape, validate_images
+from ._modules import SmallCNN
+
+_DEVICES = ("cpu", "cuda", "auto")
+
+
+def resolve_device(device) -> str:
+    """Turn a ``device`` parameter into the device torch should use.
+
+    Parameters
+    ----------
+    device : str or torch.device
+        ``"auto"`` (CUDA when available, else CPU), ``"cpu"``, ``"cuda"``,
+        ``"cuda:N"`` or a :class:`torch.device`.
+
+    Returns
+    -------
+    device : str
+        A device string torch accepts.
+
+    Examples
+    --------
+    >>> from sklearn_xai.neural_network import resolve_device
+    >>> resolve_device("cpu")
+    'cpu'
+    """
+    if isinstance(device, torch.device):
+        return str(device)
+    if not isinstance(device, str):
+        raise TypeError(
+            f"device must be 'cpu', 'cuda', 'cuda:N', 'auto' or a torch.device; "
+            f"got {device!r}."
+        )
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        torch.device(device)
+    except RuntimeError:
+        raise ValueError(
+            f"device must be 'cpu', 'cuda', 'cuda:N', 'auto' or a torch.device; "
+            f"got {device!r}."
+        ) from None
+    return device
+
+
+class CNNClassifier(NeuralNetClassifier):
+    """A convolutional neural network classifier for image batches.
+
+    A :class:`skorch.NeuralNetClassifier` that speaks the library's image
+    layout: it takes ``(n, H, W, C)``, ``(n, H, W)`` or flattened images (with
+    ``image_shape``) of any numeric dtype (cast to float32; channels last is
+    converted to the channels-first tensors torch expects), labels of any type
+    (``classes_`` as for any scikit-learn classifier, strings included), and is
+    reproducible through ``random_state``. The network's input channels and
+    number of classes are inferred from the data, and every architecture
+    parameter is tunable with ``module__*`` (e.g. ``module__n_filters``) in
+    :class:`~sklearn.model_selection.GridSearchCV`.
+
+    Defaults differ from skorch's where skorch's would surprise a
+    scikit-learn user: cross-entropy on logits, Adam, shuffled training
+    batches and *no* internal validation split (``train_split=None``).
+
+    Parameters
+    ----------
+    module : torch.nn.Module class or instance, default=SmallCNN
+        The network. When it is a class whose ``__init__`` accepts
+        ``in_channels`` and ``n_classes``, those are set from the data unless
+        given as ``module__in_channels`` / ``module__n_classes``.
+    criterion : torch loss class, default=torch.nn.CrossEntropyLoss
+        The loss, applied to the module's logits.
+    optimizer : torch optimizer class, default=torch.optim.Adam
+        The optimizer.
+    lr : float, default=1e-3
+        Learning rate.
+    max_epochs : int, default=10
+        Number of passes over the training images.
+    batch_size : int, default=64
+        Images per training and prediction batch.
+    train_split : callable or None, default=None
+        skorch's internal validation split; None trains on all the data.
+    classes : array-like or None, default=None
+        All class labels, when ``y`` may not show them all.
+    image_shape : tuple of int or None, default=None
+        ``(H, W)`` or ``(H, W, C)`` for reading flattened input.
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight initialization, shuffling and dropout. An int gives
+        bitwise-identical refits on the CPU. The global torch random state is
+        left as it was.
+    device : {"cpu", "cuda", "auto"} or str, default="cpu"
+        Where the network runs; ``"auto"`` picks CUDA when available.
+    verbose : int, default=0
+        0 prints nothing; 1 prints skorch's table of epochs. For a progress
+        bar, add ``skorch.callbacks.ProgressBar()`` to ``callbacks``.
+    callbacks : list or None, default=None
+        Extra skorch callbacks.
+    iterator_train__shuffle : bool, default=True
+        Whether training batches are shuffled.
+    **kwargs
+        Any other skorch parameter, e.g. ``module__n_filters=32`` or
+        ``optimizer__weight_decay=1e-4``.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        The class labels.
+    image_shape_ : tuple of int
+        ``(H, W, C)`` of the training images.
+    n_features_in_ : int
+        ``H * W * C``.
+    device_ : str
+        The device the fitted network lives on.
+    module_ : torch.nn.Module
+        The trained network.
+    history_ : skorch.History
+        Losses and timings per epoch.
+
+    See Also
+    --------
+    SmallCNN : The default network.
+    save_model, load_model : Store and restore a trained classifier safely.
+
+    Examples
+    --------
+    >>> from sklearn_xai.datasets import load_digit_images
+    >>> from sklearn_xai.neural_network import CNNClassifier
+    >>> X, y = load_digit_images(return_X_y=True)
+    >>> clf = CNNClassifier(max_epochs=2, random_state=0).fit(X[:200], y[:200])
+    >>> clf.predict_proba(X[:3]).shape
+    (3, 10)
+    """
+
+    def __init__(
+        self,
+        module=SmallCNN,
+        *,
+        criterion=torch.nn.CrossEntropyLoss,
+        optimizer=torch.optim.Adam,
+        lr=1e-3,
+        max_epochs=10,
+        batch_size=64,
+        train_split=None,
+        classes=None,
+        image_shape=None,
+        random_state=None,
+        device="cpu",
+        verbose=0,
+        callbacks=None,
+        iterator_train__shuffle=True,
+        **kwargs,
+    ):
+        super().__init__(
+            module,
+            criterion=criterion,
+            optimizer=optimizer,
+            lr=lr,
+            max_epochs=max_epochs,
+            batch_size=batch_size,
+            train_split=train_split,
+            classes=classes,
+            device=device,
+            verbose=verbose,
+            callbacks=callbacks,
+            iterator_train__shuffle=iterator_train__shuffle,
+            **kwargs,
+        )
+        self.image_shape = image_shape
+        self.random_state = random_state
+
+    # -- fitted state -------------------------------------------------------
+
+    @property
+    def classes_(self):
+        """The class labels, in the order of the columns of ``predict_proba``."""
+        try:
+            return self.label_encoder_.classes_
+        except AttributeError:
+            raise AttributeError(
+                f"This {type(self).__name__} instance is not fitted yet: it has no "
+                "attribute 'classes_'."
+            ) from None
+
+    def _get_param_names(self):
+        # skorch lists every public-looking instance attribute as a parameter,
+        # its private bookkeeping (``_params_to_validate``) included.
+        return [k for k in super()._get_param_names() if not k.startswith("_")]
+
+    def __sklearn_is_fitted__(self):
+        return "label_encoder_" in vars(self) and "module_" in vars(self)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.non_deterministic = self.random_state is None
+        return tags
+
+    # -- input handling -----------------------------------------------------
+
+    def _check_params(self):
+        check_image_shape(self.image_shape)
+        if isinstance(self.device, str) and self.device not in _DEVICES:
+            resolve_device(self.device)
+        for name in ("max_epochs", "batch_size"):
+            value = getattr(self, name)
+            if (
+                not isinstance(value, (int, np.integer))
+                or isinstance(value, bool)
+                or value < 1
+            ):
+                raise ValueError(f"{name} must be a positive integer; got {value!r}.")
+        if not (isinstance(self.lr, (int, float)) and self.lr > 0):
+            raise ValueError(f"lr must be a positive number; got {self.lr!r}.")
+
+    def _to_tensor(self, X, *, reset):
+        images, _ = validate_images(
+            self, X, reset=reset, image_shape=self.image_shape, dtype=np.float32
+        )
+        # (n, H, W, C) -> (n, C, H, W), contiguous so batches are cheap slices.
+        return torch.from_numpy(np.ascontiguousarray(images.transpose(0, 3, 1, 2)))
+
+    def _encode_y(self, y):
+        y = column_or_1d(y, warn=True)
+        check_classification_targets(y)
+        encoder = LabelEncoder()
+        if self.classes is not None:
+            encoder.fit(np.asarray(self.classes))
+            unknown = np.setdiff1d(np.unique(y), encoder.classes_)
+            if unknown.size:
+                raise ValueError(
+                    f"y contains labels {unknown.tolist()} that are not in "
+                    f"classes={encoder.classes_.tolist()}."
+                )
+        else:
+            encoder.fit(y)
+        return encoder, encoder.transform(y).astype(np.int64)
+
+    @contextlib.contextmanager
+    def _on_device(self):
+        """Hand skorch the resolved device while it runs, then restore the
+        user's ``device`` parameter (e.g. ``"auto"``)."""
+        requested = self.device
+        self.device = getattr(self, "device_", None) or resolve_device(requested)
+        try:
+            yield
+        finally:
+            self.device = requested
+
+    @contextlib.contextmanager
+    def _seeded(self, offset=0):
+        """Seed torch for a reproducible fit without touching the global state."""
+        if self.random_state is None:
+            yield
+            return
+        seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+        devices = [torch.cuda.current_device()] if "cuda" in str(self.device) else []
+        with torch.random.fork_rng(devices=devices):
+            torch.manual_seed((int(seed) + offset) % np.iinfo(np.int32).max)
+            yield
+
+    def initialize_module(self):
+        """Build the module, inferring ``in_channels`` and ``n_classes``."""
+        kwargs = self.get_params_for("module")
+        if isinstance(self.module, type) and hasattr(self, "image_shape_"):
+            accepted = inspect.signature(self.module).parameters
+            if "in_channels" in accepted:
+                kwargs.setdefault("in_channels", self.image_shape_[2])
+            if "n_classes" in accepted:
+                kwargs.setdefault("n_classes", len(self.classes_))
+        self.module_ = self.initialized_instance(self.module, kwargs)
+        return self
+
+    # -- public API ---------------------------------------------------------
+
+    def fit(self, X, y, **fit_params):
+        """Train the network from scratch on an image batch.
+
+        Parameters
+        ----------
+        X : array-like of shape (n, H, W, C), (n, H, W) or (n, H * W * C)
+            Training images of any numeric dtype.
+        y : array-like of shape (n,)
+            Class labels of any type.
+        **fit_params
+            Passed on to skorch's ``fit``.
+
+        Returns
+        -------
+        self : CNNClassifier
+            The trained classifier.
+        """
+        self._check_params()
+        if y is None:
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y "
+                "is None."
+            )
+        Xt = self._to_tensor(X, reset=True)
+        encoder, yt = self._encode_y(y)
+        if len(yt) != len(Xt):
+            raise ValueError(
+                f"X and y have inconsistent numbers of samples: X has {len(Xt)} "
+                f"images, y has {len(yt)} labels."
+            )
+        self.label_encoder_ = encoder
+        self.device_ = resolve_device(self.device)
+        with self._on_device(), self._seeded():
+            if not (self.warm_start and self.initialized_):
+                self.initialize()
+            super().partial_fit(Xt, yt, **fit_params)
+        return self
+
+    def partial_fit(self, X, y, classes=None, **fit_params):
+        """Continue training on a batch (initializes the network on first use).
+
+        Parameters
+        ----------
+        X : array-like of shape (n, H, W, C), (n, H, W) or (n, H * W * C)
+            Training images.
+        y : array-like of shape (n,)
+            Class labels; on the first call they (or ``classes``) fix
+            ``classes_``.
+        classes : array-like or None, default=None
+            All class labels, needed on the first call when ``y`` lacks some.
+        **fit_params
+            Passed on to skorch's ``partial_fit``.
+
+        Returns
+        -------
+        self : CNNClassifier
+            The classifier, trained for ``max_epochs`` more epochs.
+        """
+        if not self.__sklearn_is_fitted__():
+            if classes is not None and self.classes is None:
+                self.set_params(classes=classes)
+            return self.fit(X, y, **fit_params)
+        Xt = self._to_tensor(X, reset=False)
+        yt = self._encode_known(y)
+        with self._on_device(), self._seeded(offset=len(self.history_)):
+            super().partial_fit(Xt, yt, **fit_params)
+        return self
+
+    def _encode_known(self, y):
+        y = column_or_1d(y, warn=True)
+        unknown = np.setdiff1d(np.unique(y), self.classes_)
+        if unknown.size:
+            raise ValueError(
+                f"y contains labels {unknown.tolist()} unseen in fit; classes_ is "
+                f"{self.classes_.tolist()}."
+            )
+        return self.label_encoder_.transform(y).astype(np.int64)
+
+    def predict_proba(self, X):
+        """Class probabilities of an image batch.
+
+        Parameters
+        ----------
+        X : array-like of shape (n, H, W, C), (n, H, W) or (n, H * W * C)
+            Images of the fitted size and channel count.
+
+        Returns
+        -------
+        proba : ndarray of shape (n, n_classes)
+            Probabilities, columns ordered as ``classes_``.
+        """
+        check_is_fitted(self)
+        Xt = self._to_tensor(X, reset=False)
+        # torch's DataLoader draws a seed from the global generator even when
+        # it does not shuffle: keep prediction free of side effects.
+        with self._on_device(), torch.random.fork_rng(devices=[]):
+            return super().predict_proba(Xt)
+
+    def predict(self, X):
+        """Predicted class labels of an image batch.
+
+        Parameters
+        ----------
+        X : array-like of shape (n, H, W, C), (n, H, W) or (n, H * W * C)
+            Images of the fitted size and channel count.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n,)
+            Labels from ``classes_``.
+        """
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]
+
+    def __setstate__(self, state):
+        requested = state.get("device", "cpu")
+        if requested == "auto":
+            state["device"] = resolve_device(requested)
+        super().__setstate__(state)
+        if "device_" in state:
+            # The network is wherever skorch's unpickler put it.
+            self.device_ = str(self.device)
+        self.device = requested
