@@ -223,8 +223,7 @@ def validate_images(
                 del estimator.feature_names_in_
     else:
         hint = (
-            " Reshape your data with X.reshape(1, -1) if it holds one flattened "
-            "image."
+            " Reshape your data with X.reshape(1, -1) if it holds one flattened image."
             if ndim == 1
             else ""
         )

@@ -55,6 +55,7 @@ def test_refuses_foreign_safetensors(tmp_path):
 
 def test_unknown_module_needs_explicit_class(fitted, tmp_path):
     clf, X = fitted
+    labels = clf.predict(X)
 
     class MyNet(torch.nn.Module):
         def __init__(self, in_channels=1, n_classes=2):
@@ -65,7 +66,7 @@ def test_unknown_module_needs_explicit_class(fitted, tmp_path):
             return self.lin(x.flatten(1))
 
     custom = CNNClassifier(module=MyNet, max_epochs=1, random_state=0)
-    custom.fit(X, fitted[0].predict(X))
+    custom.fit(X, labels)
     path = tmp_path / "custom.safetensors"
     save_model(custom, path)
     with pytest.raises(ValueError, match="pass its class as module"):

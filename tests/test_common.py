@@ -1,0 +1,79 @@
+"""scikit-learn's common estimator checks over every public estimator.
+
+Checks that cannot apply to an estimator are listed by the estimator itself in
+a ``_xfail_checks()`` method, one written reason each.
+"""
+
+import warnings
+
+import pytest
+from sklearn.utils.estimator_checks import (
+    check_estimator_cloneable,
+    check_get_params_invariance,
+    check_no_attributes_set_in_init,
+    check_parameters_default_constructible,
+    check_set_params,
+    parametrize_with_checks,
+)
+
+from sklearn_xai.neural_network import CNNClassifier
+from sklearn_xai.preprocessing import (
+    ColorConverter,
+    HistogramEqualizer,
+    ImageDenoiser,
+    ImageFlattener,
+    ImageNormalizer,
+    ImageReader,
+    ImageResizer,
+    SuperpixelSegmenter,
+)
+
+ESTIMATORS = [
+    ColorConverter(),
+    ColorConverter(to="hsv"),
+    HistogramEqualizer(),
+    ImageDenoiser(),
+    ImageDenoiser(method="median"),
+    ImageFlattener(),
+    ImageNormalizer(),
+    ImageResizer(),
+    SuperpixelSegmenter(method="slic", random_state=0),
+    SuperpixelSegmenter(method="grid", n_segments=4),
+    # Enough epochs and learning rate for the checks' accuracy thresholds.
+    CNNClassifier(max_epochs=5, lr=0.01, random_state=0),
+]
+
+
+def _expected_failed_checks(estimator):
+    return getattr(estimator, "_xfail_checks", dict)()
+
+
+@parametrize_with_checks(ESTIMATORS, expected_failed_checks=_expected_failed_checks)
+def test_sklearn_compatible_estimator(estimator, check):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", category=UserWarning)
+        check(estimator)
+
+
+@pytest.mark.parametrize(
+    "check",
+    [
+        check_estimator_cloneable,
+        check_no_attributes_set_in_init,
+        check_parameters_default_constructible,
+        check_get_params_invariance,
+        check_set_params,
+    ],
+    ids=lambda c: c.__name__,
+)
+def test_image_reader_api_checks(check):
+    # ImageReader takes file paths: the numeric-data checks cannot apply, the
+    # data-free API checks must pass.
+    check("ImageReader", ImageReader())
+
+
+def test_every_estimator_declares_reasons():
+    for estimator in ESTIMATORS:
+        for check, reason in _expected_failed_checks(estimator).items():
+            assert check.startswith("check_")
+            assert len(reason) > 20, (type(estimator).__name__, check)
