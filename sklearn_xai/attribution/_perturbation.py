@@ -1,0 +1,79 @@
+"""Building perturbed images from superpixel masks, shared by LIME-style methods."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def hide_image(image, segments, hide_color):
+    """The image hidden superpixels are replaced with.
+
+    Parameters
+    ----------
+    image : ndarray of shape (H, W, C)
+        The image.
+    segments : ndarray of shape (H, W)
+        Superpixel labels ``0..k-1``.
+    hide_color : None, "blur" or float
+        None: each superpixel's mean colour (lime's default, rounded towards
+        zero for integer images as lime does); "blur": a Gaussian blur with a
+        sigma of a tenth of the image side; a number: that constant.
+
+    Returns
+    -------
+    fudged : ndarray of shape (H, W, C), the dtype of ``image``
+    """
+    if hide_color is None:
+        k = int(segments.max()) + 1
+        counts = np.bincount(segments.ravel(), minlength=k)
+        flat = image.reshape(-1, image.shape[-1]).astype(np.float64)
+        sums = np.stack(
+            [
+                np.bincount(segments.ravel(), weights=flat[:, c], minlength=k)
+                for c in range(image.shape[-1])
+            ],
+            axis=1,
+        )
+        means = sums / np.maximum(counts, 1)[:, np.newaxis]
+        return means[segments].astype(image.dtype)
+    if isinstance(hide_color, str):  # "blur"
+        import cv2
+
+        sigma = max(image.shape[:2]) / 10
+        blurred = cv2.GaussianBlur(
+            image.astype(np.float32), (0, 0), sigmaX=sigma, sigmaY=sigma
+        ).reshape(image.shape)
+        return blurred.astype(image.dtype)
+    fudged = np.empty_like(image)
+    fudged[...] = hide_color
+    return fudged
+
+
+def perturbed_images(image, fudged, segments, masks):
+    """Images keeping the superpixels where ``masks`` is 1, hiding the others.
+
+    Parameters
+    ----------
+    image, fudged : ndarray of shape (H, W, C)
+        The image and what hidden superpixels become.
+    segments : ndarray of shape (H, W)
+        Superpixel labels ``0..k-1``.
+    masks : ndarray of shape (m, k)
+        One row of keep (1) / hide (0) flags per perturbation.
+
+    Returns
+    -------
+    images : ndarray of shape (m, H, W, C)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_xai.attribution._perturbation import perturbed_images
+    >>> image, fudged = np.ones((2, 2, 1)), np.zeros((2, 2, 1))
+    >>> segments = np.array([[0, 0], [1, 1]])
+    >>> perturbed_images(image, fudged, segments, np.array([[1, 0]]))[0, ..., 0]
+    array([[1., 1.],
+           [0., 0.]])
+    """
+    keep = np.asarray(masks, dtype=bool)[:, segments]
+    return np.where(keep[..., np.newaxis], image, fudged)

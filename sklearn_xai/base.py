@@ -1,0 +1,229 @@
+"""The meta-estimator every attribution method derives from."""
+
+from __future__ import annotations
+
+from numbers import Integral
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin, clone
+from sklearn.frozen import FrozenEstimator
+from sklearn.utils import Bunch, check_random_state
+from sklearn.utils.validation import check_is_fitted
+
+from .utils._compat import HasMethods, Interval
+from .utils._model import batched_predict_proba
+from .utils._validation import validate_images
+
+_MAX_SEED = np.iinfo(np.uint32).max
+
+
+class BaseExplainer(TransformerMixin, BaseEstimator):
+    """Base class of the explainers: a meta-estimator around a classifier.
+
+    ``fit(X, y)`` fits a clone of ``estimator`` into ``estimator_`` -- or,
+    for a trained model wrapped in :class:`~sklearn.frozen.FrozenEstimator`,
+    uses it as is, so explaining a trained model costs no refit -- and learns
+    what the method needs from the images (e.g. a mean-image baseline).
+    ``explain(X, target=None)`` returns float32 attributions ``(n, H, W)``,
+    one relevance value per pixel for one class per image, positive meaning
+    evidence for the class. ``transform`` flattens them, so an explainer is a
+    pipeline step (e.g. explanations followed by clustering).
+
+    Subclasses implement one hook, ``_explain(images, targets, seeds)``, and
+    optionally ``_fit_images(images)``; for per-image methods
+    :meth:`_map_images` runs a function over images with joblib and a
+    progress bar.
+
+    Parameters shared by every explainer: ``estimator``, ``batch_size`` (the
+    most images per model call), ``n_jobs`` (joblib workers over images;
+    runs on a dask cluster under ``joblib.parallel_config(backend="dask")``),
+    ``random_state``, ``verbose`` (a progress bar over images) and
+    ``image_shape`` (to read flattened images).
+    """
+
+    _parameter_constraints: dict = {
+        "estimator": [HasMethods(["fit", "predict_proba"])],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "n_jobs": [None, Integral],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+        "image_shape": [None, tuple],
+    }
+
+    # -- hooks --------------------------------------------------------------
+
+    def _fit_images(self, images):
+        """Learn what the method needs from the training images."""
+
+    def _explain(self, images, targets, seeds):
+        """Return ``(attributions (n, H, W), details dict of arrays)``."""
+        raise NotImplementedError
+
+    # -- fitting ------------------------------------------------------------
+
+    def fit(self, X, y=None, **fit_params):
+        """Fit the model to explain (unless frozen) and the method.
+
+        Parameters
+        ----------
+        X : array-like of shape (n, H, W, C), (n, H, W) or (n, H * W * C)
+            Training images.
+        y : array-like of shape (n,) or None, default=None
+            Labels to fit a clone of ``estimator``; not needed when the
+            estimator is a :class:`~sklearn.frozen.FrozenEstimator`.
+        **fit_params
+            Passed to the estimator's ``fit``.
+
+        Returns
+        -------
+        self : object
+            The fitted explainer.
+        """
+        self._validate_params()
+        images, layout = validate_images(
+            self, X, reset=True, image_shape=self.image_shape
+        )
+        if isinstance(self.estimator, FrozenEstimator):
+            self.estimator_ = self.estimator
+        else:
+            if y is None:
+                raise ValueError(
+                    f"{type(self).__name__}.fit needs y to fit a clone of "
+                    f"{type(self.estimator).__name__}; to explain an already "
+                    "trained model without refitting it, wrap it in "
+                    "sklearn.frozen.FrozenEstimator."
+                )
+            self.estimator_ = clone(self.estimator).fit(X, y, **fit_params)
+        classes = getattr(self.estimator_, "classes_", None)
+        if classes is None:
+            raise TypeError(
+                "estimator must be a classifier with a classes_ attribute once "
+                f"fitted; {type(self.estimator).__name__} has none."
+            )
+        self.classes_ = np.asarray(classes)
+        self.input_ndim_ = layout.ndim
+        self._fit_images(images)
+        return self
+
+    # -- explaining ---------------------------------------------------------
+
+    def explain(self, X, target=None, *, return_details=False):
+        """Attributions of images for their predicted or given class.
+
+        Parameters
+        ----------
+        X : array-like of shape (n, H, W, C), (n, H, W) or (n, H * W * C)
+            Images of the size seen in ``fit``.
+        target : array-like of shape (n,), scalar or None, default=None
+            Class labels (as in ``classes_``, strings included) to explain,
+            one per image or one for all; None explains the predicted class.
+        return_details : bool, default=False
+            Also return a :class:`~sklearn.utils.Bunch` of method-specific
+            extras, with ``targets`` (the explained labels) always in it.
+
+        Returns
+        -------
+        attributions : ndarray of shape (n, H, W), float32
+            One relevance value per pixel; positive = evidence for the class.
+        details : Bunch
+            Only with ``return_details=True``.
+        """
+        check_is_fitted(self)
+        images, _ = validate_images(self, X, reset=False, image_shape=self.image_shape)
+        targets = self._target_indices(images, target)
+        seeds = self._image_seeds(len(images))
+        attributions, details = self._explain(images, targets, seeds)
+        attributions = np.asarray(attributions, dtype=np.float32)
+        if not return_details:
+            return attributions
+        return attributions, Bunch(targets=self.classes_[targets], **details)
+
+    def transform(self, X):
+        """Flattened attributions ``(n, H * W)`` of the predicted classes.
+
+        Parameters
+        ----------
+        X : array-like of shape (n, H, W, C), (n, H, W) or (n, H * W * C)
+            Images of the size seen in ``fit``.
+
+        Returns
+        -------
+        attributions : ndarray of shape (n, H * W), float32
+        """
+        attributions = self.explain(X)
+        return attributions.reshape(len(attributions), -1)
+
+    # -- helpers for subclasses ---------------------------------------------
+
+    def _predict_proba(self, images):
+        """Batched probabilities of ``(m, H, W, C)`` images."""
+        return batched_predict_proba(
+            self.estimator_,
+            images,
+            layout_ndim=self.input_ndim_,
+            batch_size=self.batch_size,
+        )
+
+    def _target_indices(self, images, target):
+        if target is None:
+            return np.argmax(self._predict_proba(images), axis=1)
+        target = np.asarray(target)
+        if target.ndim == 0:
+            target = np.full(len(images), target.item(), dtype=target.dtype)
+        if target.ndim != 1 or len(target) != len(images):
+            raise ValueError(
+                "target must be None, one class label, or one label per image "
+                f"({len(images)}); got an array of shape {target.shape}."
+            )
+        indices = np.empty(len(target), dtype=np.intp)
+        unknown = []
+        for i, label in enumerate(target):
+            hits = np.flatnonzero(self.classes_ == label)
+            if hits.size == 0:
+                unknown.append(label)
+            else:
+                indices[i] = hits[0]
+        if unknown:
+            raise ValueError(
+                f"target contains labels {sorted(set(np.asarray(unknown).tolist()))} "
+                f"that are not among classes_ {self.classes_.tolist()}."
+            )
+        return indices
+
+    def _image_seeds(self, n):
+        """One seed per image: ``random_state + i`` for an int random_state,
+        else drawn once per call, so results never depend on ``n_jobs`` and a
+        fitted explainer gives the same answer on every call."""
+        if isinstance(self.random_state, Integral):
+            return [(int(self.random_state) + i) % (_MAX_SEED + 1) for i in range(n)]
+        base = check_random_state(self.random_state).randint(_MAX_SEED)
+        return [(int(base) + i) % (_MAX_SEED + 1) for i in range(n)]
+
+    def _map_images(self, func, images, targets, seeds, *args):
+        """Run ``func(image, target, seed, *args)`` over images with joblib.
+
+        Returns the list of results, in order. A tqdm bar shows progress when
+        ``verbose`` is set.
+        """
+        from joblib import Parallel, delayed
+        from tqdm.auto import tqdm
+
+        tasks = (
+            delayed(func)(image, target, seed, *args)
+            for image, target, seed in zip(images, targets, seeds, strict=True)
+        )
+        results = Parallel(n_jobs=self.n_jobs, return_as="generator")(tasks)
+        return list(
+            tqdm(
+                results,
+                total=len(images),
+                desc=type(self).__name__,
+                unit="image",
+                disable=not self.verbose,
+            )
+        )
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = False
+        return tags
