@@ -10,9 +10,10 @@ from sklearn.metrics import pairwise_distances
 from sklearn.utils.validation import check_memory
 
 from ..base import BaseExplainer
+from ..neural_network import CNNClassifier
 from ..preprocessing import SuperpixelSegmenter
 from ..utils._compat import HasMethods, Interval, StrOptions
-from ..utils._model import batched_predict_proba
+from ..utils._model import batched_predict_proba, unwrap_frozen
 from ._perturbation import hide_image, perturbed_images
 
 _SEGMENTATIONS = ("quickshift", "slic", "felzenszwalb", "grid")
@@ -65,9 +66,15 @@ def _perturbation_predictions(
 ):
     """Model probabilities for every perturbation, ``batch_size`` at a time."""
     out = []
+    # A bare CNNClassifier casts to float32 anyway: build float32 batches.
+    as_float32 = isinstance(unwrap_frozen(estimator), CNNClassifier)
     for start in range(0, len(masks), batch_size):
         batch = perturbed_images(
-            image, fudged, segments, masks[start : start + batch_size]
+            image,
+            fudged,
+            segments,
+            masks[start : start + batch_size],
+            as_float32=as_float32,
         )
         out.append(
             batched_predict_proba(

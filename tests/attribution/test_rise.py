@@ -1,0 +1,331 @@
+"""RISEExplainer: the paper's formula, reference masks, determinism, memory, errors."""
+
+import math
+import pickle
+import tracemalloc
+
+import cv2
+import numpy as np
+import pytest
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.dummy import DummyClassifier
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.exceptions import NotFittedError
+from sklearn.frozen import FrozenEstimator
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline
+
+from sklearn_xai.attribution import RISEExplainer
+from sklearn_xai.datasets import load_digit_images
+from sklearn_xai.neural_network import CNNClassifier
+from sklearn_xai.preprocessing import ImageNormalizer
+
+SIZE = 16
+
+
+@pytest.fixture(scope="module")
+def data():
+    X, y = load_digit_images(size=SIZE, as_rgb=True, return_X_y=True)
+    return X[:300].astype(np.float32), y[:300]
+
+
+@pytest.fixture(scope="module")
+def cnn(data):
+    X, y = data
+    return CNNClassifier(
+        max_epochs=2, lr=0.01, module__n_filters=8, random_state=0
+    ).fit(X, y)
+
+
+class QuadrantClassifier(ClassifierMixin, BaseEstimator):
+    """Class 1 with probability sigmoid(steepness * (top-left mean - 0.5))."""
+
+    def __init__(self, size=SIZE, steepness=10.0):
+        self.size = size
+        self.steepness = steepness
+
+    def fit(self, X, y=None):
+        self.classes_ = np.array([0, 1])
+        return self
+
+    def predict_proba(self, X):
+        half = self.size // 2
+        images = np.asarray(X).reshape(len(X), self.size, self.size, -1)
+        mean = images[:, :half, :half].mean(axis=(1, 2, 3))
+        p = 1 / (1 + np.exp(-self.steepness * (mean - 0.5)))
+        return np.column_stack([1 - p, p])
+
+
+class RandomLinearClassifier(ClassifierMixin, BaseEstimator):
+    """Softmax of fixed random linear scores of the flattened image."""
+
+    def __init__(self, n_classes=3, random_state=0):
+        self.n_classes = n_classes
+        self.random_state = random_state
+
+    def fit(self, X, y=None):
+        X = np.asarray(X).reshape(len(X), -1)
+        self.classes_ = np.arange(self.n_classes)
+        rng = np.random.default_rng(self.random_state)
+        self.coef_ = rng.normal(scale=0.05, size=(X.shape[1], self.n_classes))
+        return self
+
+    def predict_proba(self, X):
+        scores = np.asarray(X).reshape(len(X), -1) @ self.coef_
+        scores = np.exp(scores - scores.max(axis=1, keepdims=True))
+        return scores / scores.sum(axis=1, keepdims=True)
+
+
+def reference_masks(seed, n_masks, s, p_keep, height, width):
+    """The masks of the authors' reference code, with cv2's bilinear resize."""
+    rng = np.random.RandomState(seed)
+    grid = (rng.rand(n_masks, s, s) < p_keep).astype(np.float32)
+    cell_h, cell_w = math.ceil(height / s), math.ceil(width / s)
+    up = ((s + 1) * cell_w, (s + 1) * cell_h)  # cv2 sizes are (width, height)
+    masks = []
+    for i in range(n_masks):
+        x = rng.randint(0, cell_h)
+        y = rng.randint(0, cell_w)
+        upsampled = cv2.resize(grid[i], up, interpolation=cv2.INTER_LINEAR)
+        masks.append(upsampled[x : x + height, y : y + width])
+    return np.array(masks)
+
+
+def naive_rise(predict_proba, image, target, masks, p_keep, baseline):
+    """saliency = 1 / (N p) sum_i p_target(I * M_i + b * (1 - M_i)) M_i."""
+    saliency = np.zeros(masks.shape[1:])
+    for mask in masks:
+        masked = image * mask[..., None] + baseline * (1 - mask[..., None])
+        saliency += predict_proba(masked[None])[0, target] * mask
+    return saliency / (len(masks) * p_keep)
+
+
+@pytest.mark.parametrize(
+    "n_masks, mask_size, p_keep, baseline, size",
+    [
+        (12, 4, 0.5, 0.0, (16, 16)),
+        (9, 3, 0.3, 0.4, (16, 16)),
+        (7, 5, 1.0, 0.0, (13, 10)),
+    ],
+    ids=["defaults", "sparse-grey-baseline", "odd-size-keep-all"],
+)
+def test_equals_a_naive_loop_over_the_papers_masks(
+    data, n_masks, mask_size, p_keep, baseline, size
+):
+    X, _ = data
+    images = X[:2, : size[0], : size[1]]
+    flat = images.reshape(2, -1)
+    clf = RandomLinearClassifier().fit(flat)
+    explainer = RISEExplainer(
+        FrozenEstimator(clf),
+        n_masks=n_masks,
+        mask_size=mask_size,
+        p_keep=p_keep,
+        baseline=baseline,
+        batch_size=4,
+        random_state=11,
+        image_shape=(*size, 3),
+    ).fit(flat)
+    ours, details = explainer.explain(flat, target=[0, 2], return_details=True)
+
+    def predict_proba(batch):
+        return clf.predict_proba(batch.reshape(len(batch), -1))
+
+    for i, target in enumerate([0, 2]):
+        masks = reference_masks(11 + i, n_masks, mask_size, p_keep, *size)
+        expected = naive_rise(predict_proba, images[i], target, masks, p_keep, baseline)
+        np.testing.assert_allclose(ours[i], expected, rtol=1e-5, atol=1e-7)
+        assert details.base_proba[i] == pytest.approx(
+            predict_proba(images[i : i + 1])[0, target]
+        )
+
+
+def test_constant_classifier_gets_its_probability_everywhere(data):
+    X, _ = data
+    clf = DummyClassifier(strategy="prior").fit(X[:4].reshape(4, -1), [0, 0, 0, 1])
+    n_masks, p_keep = 1500, 0.5  # more masks than one chunk of grid draws
+    explainer = RISEExplainer(
+        FrozenEstimator(clf),
+        n_masks=n_masks,
+        mask_size=4,
+        p_keep=p_keep,
+        random_state=5,
+        image_shape=(SIZE, SIZE, 3),
+    ).fit(X.reshape(len(X), -1))
+    saliency = explainer.explain(X[:1].reshape(1, -1), target=0)[0]
+    # Exactly c * mean_i(M_i) / p_keep ...
+    masks = reference_masks(5, n_masks, 4, p_keep, SIZE, SIZE)
+    expected = 0.75 * masks.sum(axis=0, dtype=np.float64) / (n_masks * p_keep)
+    np.testing.assert_allclose(saliency, expected, rtol=1e-6)
+    # ... which converges to c, since E[M] = p_keep.
+    assert saliency.mean() == pytest.approx(0.75, abs=0.02)
+    np.testing.assert_allclose(saliency, 0.75, atol=0.1)
+
+
+def test_saliency_concentrates_where_the_classifier_looks():
+    images = np.ones((1, SIZE, SIZE, 1))
+    explainer = RISEExplainer(
+        QuadrantClassifier(), n_masks=1000, mask_size=4, random_state=0
+    ).fit(images, [1])
+    saliency = explainer.explain(images, target=1)[0]
+    inside = np.zeros((SIZE, SIZE), dtype=bool)
+    inside[: SIZE // 2, : SIZE // 2] = True
+    # Far from the quadrant (beyond the bilinear blur of one grid cell).
+    far = np.ones((SIZE, SIZE), dtype=bool)
+    far[: SIZE // 2 + 4, : SIZE // 2 + 4] = False
+    gap = saliency[inside].mean() - saliency[far].mean()
+    assert gap > 10 * saliency[far].std(), (gap, saliency[far].std())
+    assert saliency[inside].min() > saliency[far].max()
+    # The most salient quarter of the pixels is (almost all) the quadrant.
+    top = np.argsort(saliency.ravel())[-inside.sum() :]
+    assert inside.ravel()[top].mean() > 0.85
+
+
+def test_explains_a_forest_on_flattened_images(data):
+    X, y = data
+    flat = X.reshape(len(X), -1)
+    explainer = RISEExplainer(
+        RandomForestClassifier(n_estimators=10, random_state=0),
+        n_masks=64,
+        mask_size=4,
+        random_state=0,
+        image_shape=(SIZE, SIZE, 3),
+    ).fit(flat, y)
+    attributions = explainer.explain(flat[:2])
+    assert attributions.shape == (2, SIZE, SIZE) and attributions.dtype == np.float32
+    assert np.isfinite(attributions).all() and (attributions >= 0).all()
+    assert explainer.transform(flat[:2]).shape == (2, SIZE * SIZE)
+
+
+def test_explains_a_frozen_cnn_and_a_pipeline_ending_in_one(cnn, data):
+    X, y = data
+    pipe = Pipeline(
+        [
+            ("normalize", ImageNormalizer()),
+            ("cnn", CNNClassifier(max_epochs=1, module__n_filters=8, random_state=0)),
+        ]
+    ).fit(X[:100], y[:100])
+    for model in (cnn, pipe):
+        explainer = RISEExplainer(
+            FrozenEstimator(model), n_masks=64, mask_size=4, random_state=0
+        ).fit(X)
+        attributions, details = explainer.explain(X[:2], return_details=True)
+        assert attributions.shape == (2, SIZE, SIZE)
+        assert np.isfinite(attributions).all() and attributions.max() > 0
+        proba = model.predict_proba(X[:2])
+        np.testing.assert_allclose(details.base_proba, proba.max(axis=1), rtol=1e-6)
+
+
+def test_batch_size_and_seeds(cnn, data):
+    X, _ = data
+    explainer = RISEExplainer(
+        FrozenEstimator(cnn), n_masks=40, mask_size=4, random_state=3
+    ).fit(X)
+    first = explainer.explain(X[:2])
+    # The same fitted explainer repeats itself bitwise, also on a later call.
+    np.testing.assert_array_equal(explainer.explain(X[:2]), first)
+    for batch_size in (7, 40):
+        other = clone(explainer).set_params(batch_size=batch_size).fit(X)
+        np.testing.assert_allclose(other.explain(X[:2]), first, rtol=0, atol=1e-6)
+    different = clone(explainer).set_params(random_state=4).fit(X)
+    assert not np.array_equal(different.explain(X[:1]), first[:1])
+    # Image i uses seed random_state + i.
+    np.testing.assert_array_equal(different.explain(X[1:2])[0], first[1])
+
+
+def test_batch_size_and_n_jobs_do_not_change_results_bitwise(data):
+    # A model whose scores do not depend on how rows are batched (BLAS-based
+    # models may round differently per batch size): the saliency is bitwise
+    # identical for every batch size and number of jobs.
+    X, _ = data
+    params = dict(n_masks=120, mask_size=4, random_state=0)
+    model = FrozenEstimator(QuadrantClassifier().fit(X))
+    reference = RISEExplainer(model, **params).fit(X).explain(X[:3])
+    for extra in [{"batch_size": 1}, {"batch_size": 50}, {"n_jobs": 2}]:
+        explainer = RISEExplainer(model, **params, **extra)
+        np.testing.assert_array_equal(explainer.fit(X).explain(X[:3]), reference)
+
+
+def test_unseeded_explainer_differs_between_calls(data):
+    X, _ = data
+    explainer = RISEExplainer(QuadrantClassifier(), n_masks=50).fit(X, [1])
+    assert not np.array_equal(explainer.explain(X[:1]), explainer.explain(X[:1]))
+
+
+def test_peak_memory_is_bounded_by_batch_size():
+    rng = np.random.default_rng(0)
+    images = rng.random((1, 96, 96, 3), dtype=np.float32)
+
+    def peak(n_masks):
+        explainer = RISEExplainer(
+            QuadrantClassifier(size=96),
+            n_masks=n_masks,
+            batch_size=32,
+            random_state=0,
+        ).fit(images, [1])
+        explainer.explain(images)  # warm up (lazy imports)
+        tracemalloc.start()
+        explainer.explain(images)
+        _, top = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        return top
+
+    small, large = peak(500), peak(5000)
+    # One batch of masked images alone is 32 * 96 * 96 * 3 * 4 bytes.
+    assert small > 32 * 96 * 96 * 3 * 4
+    assert large <= 1.5 * small, (small, large)
+
+
+def test_clone_params_and_pickle(cnn, data):
+    X, _ = data
+    explainer = RISEExplainer(LogisticRegression(C=0.5), n_masks=10, p_keep=0.3)
+    params = explainer.get_params(deep=True)
+    assert params["estimator__C"] == 0.5 and params["p_keep"] == 0.3
+    cloned = clone(explainer).set_params(estimator__C=2.0, mask_size=3)
+    assert cloned.estimator.C == 2.0 and explainer.estimator.C == 0.5
+    assert cloned.mask_size == 3 and explainer.mask_size == 8
+
+    fitted = RISEExplainer(
+        FrozenEstimator(cnn), n_masks=30, mask_size=4, random_state=0
+    ).fit(X)
+    restored = pickle.loads(pickle.dumps(fitted))
+    np.testing.assert_array_equal(restored.explain(X[:2]), fitted.explain(X[:2]))
+
+
+def test_input_is_not_modified(data):
+    X, _ = data
+    flat = X[:2].reshape(2, -1).copy()
+    before = flat.copy()
+    RISEExplainer(
+        RandomLinearClassifier(), n_masks=20, baseline=0.5, image_shape=(16, 16, 3)
+    ).fit(flat, [0, 1]).explain(flat)
+    np.testing.assert_array_equal(flat, before)
+
+
+def test_bad_input_gets_clear_errors(cnn, data):
+    X, _ = data
+    frozen = FrozenEstimator(cnn)
+    for p_keep in (0, -0.1, 1.5):
+        with pytest.raises(ValueError, match="'p_keep' parameter"):
+            RISEExplainer(frozen, p_keep=p_keep).fit(X)
+    with pytest.raises(ValueError, match="'n_masks' parameter"):
+        RISEExplainer(frozen, n_masks=0).fit(X)
+    with pytest.raises(ValueError, match="'mask_size' parameter"):
+        RISEExplainer(frozen, mask_size=0).fit(X)
+    with pytest.raises(ValueError, match="'baseline' parameter"):
+        RISEExplainer(frozen, baseline="mean").fit(X)
+
+    explainer = RISEExplainer(frozen, n_masks=10, mask_size=4)
+    with pytest.raises(NotFittedError):
+        explainer.explain(X[:1])
+    explainer.fit(X)
+    with pytest.raises(ValueError, match="size 8x8, but RISEExplainer was"):
+        explainer.explain(np.zeros((1, 8, 8, 3)))
+    bad = X[:2].copy()
+    bad[1, 3, 3, 1] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        explainer.explain(bad)
+    with pytest.raises(ValueError, match=r"labels \[42\] that are not among"):
+        explainer.explain(X[:2], target=[1, 42])
+    with pytest.raises(ValueError, match="needs y to fit a clone"):
+        RISEExplainer(LogisticRegression()).fit(X)
