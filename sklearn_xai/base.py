@@ -191,13 +191,19 @@ class BaseExplainer(TransformerMixin, BaseEstimator):
         return indices
 
     def _image_seeds(self, n):
-        """One seed per image: ``random_state + i`` for an int random_state,
-        else drawn once per call, so results never depend on ``n_jobs`` and a
-        fitted explainer gives the same answer on every call."""
+        """The seed of each image: the same for every image of a call.
+
+        An int ``random_state`` is used as is; otherwise one seed is drawn
+        per call. An image's explanation therefore depends only on the image
+        and the seed, never on its position in the batch, the other images or
+        ``n_jobs``, and a fitted explainer with an int seed gives the same
+        answer on every call.
+        """
         if isinstance(self.random_state, Integral):
-            return [(int(self.random_state) + i) % (_MAX_SEED + 1) for i in range(n)]
-        base = check_random_state(self.random_state).randint(_MAX_SEED)
-        return [(int(base) + i) % (_MAX_SEED + 1) for i in range(n)]
+            seed = int(self.random_state) % (_MAX_SEED + 1)
+        else:
+            seed = int(check_random_state(self.random_state).randint(_MAX_SEED))
+        return [seed] * n
 
     def _map_images(self, func, images, targets, seeds, *args):
         """Run ``func(image, target, seed, *args)`` over images with joblib.
@@ -226,4 +232,6 @@ class BaseExplainer(TransformerMixin, BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = False
+        # Attributions are float32 whatever the images' dtype.
+        tags.transformer_tags.preserves_dtype = ["float32"]
         return tags

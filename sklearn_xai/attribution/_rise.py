@@ -152,7 +152,9 @@ class RISEExplainer(BaseExplainer):
     n_jobs : int or None, default=None
         joblib workers over images.
     random_state : int, RandomState instance or None, default=None
-        Seed of the masks. Image ``i`` of a call uses ``random_state + i``.
+        Seed of the masks. Every image of a call uses the same seed (and so
+        the same masks, as in the authors' code), so an explanation depends
+        only on the image and the seed.
     verbose : int, default=0
         Show a progress bar over images.
     image_shape : tuple of int or None, default=None
