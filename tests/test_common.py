@@ -7,6 +7,7 @@ a ``_xfail_checks()`` method, one written reason each.
 import warnings
 
 import pytest
+from sklearn.linear_model import LogisticRegression
 from sklearn.utils.estimator_checks import (
     check_estimator_cloneable,
     check_get_params_invariance,
@@ -16,6 +17,14 @@ from sklearn.utils.estimator_checks import (
     parametrize_with_checks,
 )
 
+from sklearn_xai.attribution import (
+    GradCAMExplainer,
+    IntegratedGradientsExplainer,
+    LimeExplainer,
+    OcclusionExplainer,
+    RISEExplainer,
+    SaliencyExplainer,
+)
 from sklearn_xai.neural_network import CNNClassifier
 from sklearn_xai.preprocessing import (
     ColorConverter,
@@ -41,6 +50,18 @@ ESTIMATORS = [
     SuperpixelSegmenter(method="grid", n_segments=4),
     # Enough epochs and learning rate for the checks' accuracy thresholds.
     CNNClassifier(max_epochs=5, lr=0.01, random_state=0),
+    # Explainers fit a clone of their model on the checks' data (tabular rows
+    # read as one-row images) and explain it.
+    LimeExplainer(
+        LogisticRegression(), segmentation="grid", n_samples=50, random_state=0
+    ),
+    OcclusionExplainer(LogisticRegression(), window=1, stride=1),
+    RISEExplainer(LogisticRegression(), n_masks=50, mask_size=2, random_state=0),
+    SaliencyExplainer(CNNClassifier(max_epochs=1, random_state=0)),
+    IntegratedGradientsExplainer(
+        CNNClassifier(max_epochs=1, random_state=0), n_steps=8
+    ),
+    GradCAMExplainer(CNNClassifier(max_epochs=1, random_state=0)),
 ]
 
 

@@ -6,6 +6,18 @@ Every explainer is a :class:`~sklearn_xai.base.BaseExplainer`:
 ``transform`` their flattened form.
 """
 
+from ._gradcam import GradCAMExplainer
+from ._integrated_gradients import IntegratedGradientsExplainer
 from ._lime import LimeExplainer
+from ._occlusion import OcclusionExplainer
+from ._rise import RISEExplainer
+from ._saliency import SaliencyExplainer
 
-__all__ = ["LimeExplainer"]
+__all__ = [
+    "GradCAMExplainer",
+    "IntegratedGradientsExplainer",
+    "LimeExplainer",
+    "OcclusionExplainer",
+    "RISEExplainer",
+    "SaliencyExplainer",
+]

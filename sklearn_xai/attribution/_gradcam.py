@@ -1,0 +1,209 @@
+"""Grad-CAM: class activation maps weighted by pooled gradients."""
+
+from __future__ import annotations
+
+from ._gradient import _GradientExplainer
+
+
+def conv_layer_names(module):
+    """Dotted names of the :class:`torch.nn.Conv2d` layers of a module, in order.
+
+    Examples
+    --------
+    >>> from sklearn_xai.attribution._gradcam import conv_layer_names
+    >>> from sklearn_xai.neural_network import SmallCNN
+    >>> conv_layer_names(SmallCNN())
+    ['features.block0.conv', 'features.block1.conv']
+    """
+    from torch import nn
+
+    return [
+        name for name, layer in module.named_modules() if isinstance(layer, nn.Conv2d)
+    ]
+
+
+class GradCAMExplainer(_GradientExplainer):
+    """Grad-CAM: gradient-weighted class activation maps (Selvaraju et al., 2017).
+
+    At a convolutional ``layer`` with feature maps ``A_k``, each map is
+    weighted by the spatial mean of the gradient of the network's logit
+    (pre-softmax output) for the target class with respect to it, and the
+    weighted maps are summed: ``relu(sum_k w_k A_k)``. The map is upsampled
+    (bilinear, captum's
+    :meth:`~captum.attr.LayerAttribution.interpolate`) to the network input
+    size and, when a pipeline before the network resized the images, to the
+    size of the explained images.
+
+    Activations and gradients come from captum's layer-gradient routine,
+    the one :class:`~captum.attr.LayerGradCam` is built on (its forward hook
+    is removed even when the model raises), and the result equals
+    ``LayerGradCam(...).attribute(..., relu_attributions=relu)``; the
+    weighting is one method, ``_channel_weights``, so Grad-CAM variants
+    (e.g. Grad-CAM++) override only it.
+
+    The network runs in eval mode (restored afterwards), ``batch_size``
+    images at a time, on the device it lives on.
+
+    Parameters
+    ----------
+    estimator : CNNClassifier or Pipeline
+        A :class:`~sklearn_xai.neural_network.CNNClassifier` or a
+        :class:`~sklearn.pipeline.Pipeline` ending in one, or a trained one
+        in :class:`~sklearn.frozen.FrozenEstimator`.
+    layer : str or None, default=None
+        Dotted name of the layer whose output is explained, as in
+        ``module.get_submodule(layer)`` (e.g. ``"features.block1.conv"`` of a
+        :class:`~sklearn_xai.neural_network.SmallCNN`); any layer with
+        ``(n, K, h, w)`` outputs works. None picks the last
+        :class:`torch.nn.Conv2d` of the network.
+    relu : bool, default=True
+        Keep only positive evidence, as in the paper (captum's
+        ``relu_attributions``); False keeps the signed map.
+    batch_size : int, default=32
+        Images per forward and backward pass (bounds memory).
+    n_jobs : int or None, default=None
+        Accepted for API uniformity with the other explainers; gradient
+        methods run batched in-process on the network's device.
+    random_state : int, RandomState instance or None, default=None
+        Accepted for API uniformity; Grad-CAM is deterministic.
+    verbose : int, default=0
+        Show a progress bar over images.
+    image_shape : tuple of int or None, default=None
+        How to read flattened images.
+
+    Attributes
+    ----------
+    layer_ : str
+        The dotted name of the explained layer.
+    estimator_ : classifier
+        The fitted (or frozen) model.
+    classes_ : ndarray
+        Its class labels.
+    image_shape_ : tuple of int
+        ``(H, W, C)`` seen in ``fit``.
+    n_features_in_ : int
+        ``H * W * C``.
+    input_ndim_ : int
+        Layout of the fitted images (2 flattened, 3 gray, 4 channels last).
+
+    See Also
+    --------
+    SaliencyExplainer : Gradients at the pixels.
+    IntegratedGradientsExplainer : Gradients integrated from a baseline.
+
+    References
+    ----------
+    .. [1] R. R. Selvaraju, M. Cogswell, A. Das, R. Vedantam, D. Parikh and
+       D. Batra, "Grad-CAM: Visual explanations from deep networks via
+       gradient-based localization", ICCV 2017.
+
+    Examples
+    --------
+    >>> from sklearn.frozen import FrozenEstimator
+    >>> from sklearn_xai.attribution import GradCAMExplainer
+    >>> from sklearn_xai.datasets import load_digit_images
+    >>> from sklearn_xai.neural_network import CNNClassifier
+    >>> X, y = load_digit_images(return_X_y=True)
+    >>> clf = CNNClassifier(max_epochs=1, random_state=0).fit(X[:100], y[:100])
+    >>> explainer = GradCAMExplainer(FrozenEstimator(clf)).fit(X[:100])
+    >>> explainer.layer_
+    'features.block1.conv'
+    >>> explainer.explain(X[:2]).shape
+    (2, 8, 8)
+    """
+
+    _parameter_constraints: dict = {
+        **_GradientExplainer._parameter_constraints,
+        "layer": [None, str],
+        "relu": ["boolean"],
+    }
+
+    def __init__(
+        self,
+        estimator,
+        *,
+        layer=None,
+        relu=True,
+        batch_size=32,
+        n_jobs=None,
+        random_state=None,
+        verbose=0,
+        image_shape=None,
+    ):
+        self.estimator = estimator
+        self.layer = layer
+        self.relu = relu
+        self.batch_size = batch_size
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+        self.verbose = verbose
+        self.image_shape = image_shape
+
+    # -- the hook of Grad-CAM variants -------------------------------------
+
+    def _channel_weights(self, activations, gradients):
+        """Weights ``(m, K, 1, 1)`` of the layer's ``K`` feature maps.
+
+        Parameters
+        ----------
+        activations, gradients : torch.Tensor of shape (m, K, h, w)
+            The layer's output and the gradient of the target logits with
+            respect to it.
+
+        Returns
+        -------
+        weights : torch.Tensor of shape (m, K, 1, 1)
+            Grad-CAM's: the spatial mean of the gradients.
+        """
+        return gradients.mean(dim=(2, 3), keepdim=True)
+
+    # -- machinery ---------------------------------------------------------
+
+    def _fit_network(self, model, images):
+        names = conv_layer_names(model.module)
+        if self.layer is None:
+            if not names:
+                raise ValueError(
+                    "layer=None picks the last torch.nn.Conv2d of the network, "
+                    f"but {type(model.module).__name__} has none; pass the "
+                    "dotted name of a layer with (n, K, h, w) outputs."
+                )
+            self.layer_ = names[-1]
+            return
+        try:
+            model.module.get_submodule(self.layer)
+        except AttributeError:
+            raise ValueError(
+                f"layer {self.layer!r} is not a submodule of "
+                f"{type(model.module).__name__}; its convolutional layers are "
+                f"{names}."
+            ) from None
+        self.layer_ = self.layer
+
+    def _attribute(self, model, inputs, targets, images):
+        import torch
+        from captum._utils.gradient import compute_layer_gradients_and_eval
+        from captum.attr import LayerAttribution
+
+        layer = model.module.get_submodule(self.layer_)
+        gradients, activations = compute_layer_gradients_and_eval(
+            model.module, layer, (inputs,), targets
+        )
+        gradients, activations = gradients[0], activations[0]
+        if activations.ndim != 4:
+            raise ValueError(
+                f"layer {self.layer_!r} outputs a tensor of shape "
+                f"{tuple(activations.shape)}; Grad-CAM needs (n, K, h, w) "
+                "feature maps, e.g. a convolutional layer."
+            )
+        weights = self._channel_weights(activations, gradients)
+        cam = torch.sum(weights * activations, dim=1, keepdim=True)
+        if self.relu:
+            cam = torch.relu(cam)
+        cam = LayerAttribution.interpolate(
+            cam.detach(), tuple(inputs.shape[2:]), interpolate_mode="bilinear"
+        )
+        return cam, {}
+
+    def _to_maps(self, attributions):
+        return attributions[:, 0]
