@@ -33,7 +33,7 @@ class SmallResNet(nn.Module):
     Takes ``(n, C, H, W)`` at any size (ImageNet-style stem, global pooling).
     """
 
-    def __init__(self, in_channels=3, n_classes=10, width=16):
+    def __init__(self, in_channels=3, n_classes=10, width=8):
         super().__init__()
         self.stem = nn.Sequential(
             nn.Conv2d(in_channels, width, 7, 2, 3, bias=False),

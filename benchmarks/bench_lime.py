@@ -141,20 +141,20 @@ def agreement(clf, image, segmenter):
     )
 
 
-def bench_size(size, n_images, device, lime_batch_sizes, our_batch_sizes):
+def bench_size(size, n_images, device, lime_batch_sizes, our_batch_sizes, segmentation):
     photos = load_sample_photos(size=size).images[:n_images]
     clf = resnet_classifier(photos)
     if device != "cpu":
         clf.set_params(device=device).fit(photos, np.arange(len(photos)) % 10)
-    segmenter = SuperpixelSegmenter(method="quickshift", random_state=0)
+    segmenter = SuperpixelSegmenter(method=segmentation, n_segments=50, random_state=0)
 
     def segment(image):
         return segmenter.fit_transform(image[np.newaxis])[0]
 
     n_segments = [segment(p).max() + 1 for p in photos]
     print(
-        f"\n== {size}x{size}, {len(photos)} photos, {N_SAMPLES} samples, quickshift "
-        f"(lime's defaults: {min(n_segments)}-{max(n_segments)} segments), "
+        f"\n== {size}x{size}, {len(photos)} photos, {N_SAMPLES} samples, "
+        f"{segmentation}: {min(n_segments)}-{max(n_segments)} segments, "
         f"device {clf.device_} =="
     )
     lime_times = {bs: time_lime(clf, photos, bs, segment) for bs in lime_batch_sizes}
@@ -222,6 +222,12 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="fewer images")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--sizes", type=int, nargs="+", default=[64, 224])
+    parser.add_argument(
+        "--segmentation",
+        default="quickshift",
+        choices=["quickshift", "slic"],
+        help="quickshift (lime's default) or slic (50 segments); both sides use it",
+    )
     args = parser.parse_args(argv)
     warnings.filterwarnings("ignore")
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
@@ -234,6 +240,7 @@ def main(argv=None):
             args.device,
             lime_batch_sizes=[10, 32, 128] if not args.quick else [10, 32],
             our_batch_sizes=[16, 32, 64] if not args.quick else [32],
+            segmentation=args.segmentation,
         )
     if last is not None:
         bench_cache(*last)

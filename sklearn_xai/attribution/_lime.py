@@ -14,7 +14,7 @@ from ..neural_network import CNNClassifier
 from ..preprocessing import SuperpixelSegmenter
 from ..utils._compat import HasMethods, Interval, StrOptions
 from ..utils._model import batched_predict_proba, unwrap_frozen
-from ._perturbation import hide_image, perturbed_images
+from ._perturbation import cnn_perturbation_proba, hide_image, perturbed_images
 
 _SEGMENTATIONS = ("quickshift", "slic", "felzenszwalb", "grid")
 #: The default segmentation: SLIC with this many segments gives a useful
@@ -65,16 +65,17 @@ def _perturbation_predictions(
     estimator, image, fudged, segments, masks, batch_size, ndim
 ):
     """Model probabilities for every perturbation, ``batch_size`` at a time."""
+    model = unwrap_frozen(estimator)
+    if isinstance(model, CNNClassifier) and model.image_shape_ == image.shape:
+        # A bare CNN: build the perturbations on its device.
+        return cnn_perturbation_proba(model, image, fudged, segments, masks, batch_size)
     out = []
-    # A bare CNNClassifier casts to float32 anyway: build float32 batches.
-    as_float32 = isinstance(unwrap_frozen(estimator), CNNClassifier)
     for start in range(0, len(masks), batch_size):
         batch = perturbed_images(
             image,
             fudged,
             segments,
             masks[start : start + batch_size],
-            as_float32=as_float32,
         )
         out.append(
             batched_predict_proba(

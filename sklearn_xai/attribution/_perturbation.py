@@ -49,7 +49,7 @@ def hide_image(image, segments, hide_color):
     return fudged
 
 
-def perturbed_images(image, fudged, segments, masks, *, as_float32=False):
+def perturbed_images(image, fudged, segments, masks):
     """Images keeping the superpixels where ``masks`` is 1, hiding the others.
 
     Parameters
@@ -60,14 +60,10 @@ def perturbed_images(image, fudged, segments, masks, *, as_float32=False):
         Superpixel labels ``0..k-1``.
     masks : ndarray of shape (m, k)
         One row of keep (1) / hide (0) flags per perturbation.
-    as_float32 : bool, default=False
-        Return float32 images (what a CNN consumes) instead of the dtype of
-        ``image``; for uint8 images this fuses the perturbation with the
-        conversion the network would make anyway, exactly.
 
     Returns
     -------
-    images : ndarray of shape (m, H, W, C)
+    images : ndarray of shape (m, H, W, C), the dtype of ``image``
 
     Examples
     --------
@@ -79,15 +75,54 @@ def perturbed_images(image, fudged, segments, masks, *, as_float32=False):
     array([[1., 1.],
            [0., 0.]])
     """
-    masks = np.asarray(masks)
-    if as_float32 and image.dtype == np.uint8:
-        # fudged + keep * (image - fudged): exact for 8-bit values, and one
-        # vectorised pass instead of a select followed by a conversion.
-        keep = np.take(masks.astype(np.float32), segments, axis=1)[..., np.newaxis]
-        fudged = fudged.astype(np.float32)
-        out = keep * (image.astype(np.float32) - fudged)
-        out += fudged
-        return out
-    keep = np.take(masks.astype(bool), segments, axis=1)[..., np.newaxis]
-    out = np.where(keep, image, fudged)
-    return out.astype(np.float32, copy=False) if as_float32 else out
+    keep = np.take(np.asarray(masks, dtype=bool), segments, axis=1)
+    return np.where(keep[..., np.newaxis], image, fudged)
+
+
+def cnn_perturbation_proba(cnn, image, fudged, segments, masks, batch_size):
+    """Probabilities of a CNNClassifier for perturbed images built on its device.
+
+    The same numbers as ``cnn.predict_proba`` of :func:`perturbed_images`
+    (float32), but only the image, the segments and the masks travel to the
+    device: each batch is assembled there by a gather and a select, which on
+    a GPU removes the host-side building and the transfer of every perturbed
+    image.
+
+    Parameters
+    ----------
+    cnn : CNNClassifier
+        A fitted classifier whose input is ``image``'s shape.
+    image, fudged : ndarray of shape (H, W, C)
+    segments : ndarray of shape (H, W)
+    masks : ndarray of shape (m, k)
+    batch_size : int
+
+    Returns
+    -------
+    proba : ndarray of shape (m, n_classes), float64
+    """
+    import torch
+
+    device = cnn.device_
+    module = cnn.module_
+    nonlinearity = cnn._get_predict_nonlinearity()
+    height, width, _ = image.shape
+    img = torch.as_tensor(image, dtype=torch.float32, device=device)
+    fud = torch.as_tensor(fudged, dtype=torch.float32, device=device)
+    seg = torch.as_tensor(segments.ravel(), dtype=torch.long, device=device)
+    keep_all = torch.as_tensor(np.asarray(masks, dtype=bool), device=device)
+    was_training = module.training
+    module.eval()
+    out = []
+    try:
+        with torch.inference_mode():
+            for start in range(0, len(keep_all), batch_size):
+                keep = keep_all[start : start + batch_size].index_select(1, seg)
+                keep = keep.view(-1, height, width, 1)
+                batch = torch.where(keep, img, fud)  # (b, H, W, C)
+                logits = module(batch.permute(0, 3, 1, 2))
+                logits = logits[0] if isinstance(logits, tuple) else logits
+                out.append(nonlinearity(logits).double().cpu().numpy())
+    finally:
+        module.train(was_training)
+    return np.concatenate(out)
