@@ -1,0 +1,122 @@
+"""Input checks and model calls shared by the explanation-quality metrics."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..utils._model import batched_predict_proba
+from ..utils._validation import validate_images
+
+
+class _Images:
+    """A stand-in estimator for validate_images (metrics keep no state)."""
+
+
+def check_images(X, *, image_shape=None, name="X"):
+    """Validate an image batch for a metric.
+
+    Returns
+    -------
+    images : ndarray of shape (n, H, W, C)
+    layout_ndim : int
+        The caller's layout (2 flattened, 3 gray, 4 channels last), in which
+        the model receives (perturbed) images.
+    """
+    images, layout = validate_images(
+        _Images(), X, reset=True, image_shape=image_shape, input_name=name
+    )
+    return images, layout.ndim
+
+
+def check_attributions(attributions, *, n_images=None, size=None, name="attributions"):
+    """Validate an attribution batch: finite float64 ``(n, H, W)``.
+
+    Parameters
+    ----------
+    attributions : array-like of shape (n, H, W)
+    n_images : int or None
+        The number of images they must match.
+    size : tuple (H, W) or None
+        The image size they must match.
+    name : str
+        Argument name for error messages.
+
+    Returns
+    -------
+    attributions : ndarray of shape (n, H, W), float64 (a new array)
+    """
+    a = np.array(attributions, dtype=np.float64)
+    if a.ndim != 3:
+        raise ValueError(
+            f"{name} must be an array of shape (n, H, W), one relevance value "
+            f"per pixel; got an array of shape {a.shape}."
+        )
+    if a.shape[0] == 0:
+        raise ValueError(f"{name} is empty; got an array of shape {a.shape}.")
+    if not np.isfinite(a).all():
+        raise ValueError(f"{name} contains NaN or infinity.")
+    if n_images is not None and a.shape[0] != n_images:
+        raise ValueError(
+            f"{name} has {a.shape[0]} maps but X has {n_images} images; they must "
+            "match one to one."
+        )
+    if size is not None and a.shape[1:] != tuple(size):
+        raise ValueError(
+            f"{name} has maps of size {a.shape[1]}x{a.shape[2]} but the images are "
+            f"{size[0]}x{size[1]}."
+        )
+    return a
+
+
+def check_masks(masks, *, shape, name="masks"):
+    """Validate ground-truth masks: boolean ``(n, H, W)`` matching ``shape``."""
+    m = np.asarray(masks)
+    if m.shape != tuple(shape):
+        raise ValueError(
+            f"{name} must have the shape of the attributions {tuple(shape)}; got "
+            f"{m.shape}."
+        )
+    if m.dtype != bool:
+        if not np.isin(m, (0, 1)).all():
+            raise ValueError(f"{name} must be boolean (or 0/1); got other values.")
+        m = m.astype(bool)
+    return m
+
+
+def class_indices(estimator, images, layout_ndim, targets, *, batch_size):
+    """Column indices of ``predict_proba`` for ``targets``.
+
+    ``targets=None`` means the predicted class; otherwise one label per image
+    (as in ``estimator.classes_``) or a single label for all.
+    """
+    if targets is None:
+        proba = batched_predict_proba(
+            estimator, images, layout_ndim=layout_ndim, batch_size=batch_size
+        )
+        return np.argmax(proba, axis=1)
+    classes = np.asarray(estimator.classes_)
+    targets = np.asarray(targets)
+    if targets.ndim == 0:
+        targets = np.full(len(images), targets.item(), dtype=targets.dtype)
+    if targets.shape != (len(images),):
+        raise ValueError(
+            f"targets must be None, one class label, or one label per image "
+            f"({len(images)}); got an array of shape {targets.shape}."
+        )
+    indices = np.empty(len(targets), dtype=np.intp)
+    for i, label in enumerate(targets):
+        hits = np.flatnonzero(classes == label)
+        if hits.size == 0:
+            raise ValueError(
+                f"targets contains the label {label!r}, which is not among the "
+                f"estimator's classes_ {classes.tolist()}."
+            )
+        indices[i] = hits[0]
+    return indices
+
+
+def model_proba(estimator, images, layout_ndim, *, batch_size):
+    """Batched probabilities of ``(m, H, W, C)`` images."""
+    return batched_predict_proba(
+        estimator, images, layout_ndim=layout_ndim, batch_size=batch_size
+    )
