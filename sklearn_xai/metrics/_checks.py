@@ -120,3 +120,23 @@ def model_proba(estimator, images, layout_ndim, *, batch_size):
     return batched_predict_proba(
         estimator, images, layout_ndim=layout_ndim, batch_size=batch_size
     )
+
+
+def direction(*, greater_is_better):
+    """Mark a metric function with its direction (read by the scorers).
+
+    Examples
+    --------
+    >>> from sklearn_xai.metrics._checks import direction
+    >>> @direction(greater_is_better=False)
+    ... def my_metric(attributions):
+    ...     return attributions.sum()
+    >>> my_metric.greater_is_better
+    False
+    """
+
+    def mark(func):
+        func.greater_is_better = greater_is_better
+        return func
+
+    return mark
