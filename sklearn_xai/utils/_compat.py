@@ -5,6 +5,7 @@ single import, not every estimator.
 """
 
 from sklearn.base import _fit_context
+from sklearn.metrics._scorer import _BaseScorer
 from sklearn.utils._param_validation import (
     HasMethods,
     Interval,
@@ -15,6 +16,7 @@ from sklearn.utils._param_validation import (
 from sklearn.utils.validation import validate_data
 
 __all__ = [
+    "_BaseScorer",
     "HasMethods",
     "Interval",
     "Options",
