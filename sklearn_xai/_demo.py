@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import time
 
-#: (loader arguments, default epochs, epochs with --quick) per dataset.
+#: Epochs (full and --quick) and CNN parameters per dataset. Shapes need a
+#: third block: at 32x32 two blocks see too little context to tell a square
+#: from a circle among distractors (0.76 vs 0.96 held-out accuracy).
 _SETTINGS = {
-    "digits": {"epochs": 15, "quick_epochs": 5},
-    "faces": {"epochs": 30, "quick_epochs": 10},
-    "shapes": {"epochs": 15, "quick_epochs": 5},
+    "digits": {"epochs": 15, "quick_epochs": 5, "params": {}},
+    "faces": {"epochs": 30, "quick_epochs": 10, "params": {}},
+    "shapes": {"epochs": 25, "quick_epochs": 8, "params": {"module__n_blocks": 3}},
 }
 
 
@@ -95,6 +97,7 @@ def run_demo(
         max_epochs=epochs,
         batch_size=32,
         random_state=random_state,
+        **settings["params"],
         callbacks=[EpochProgressBar(desc="training CNN", disable=not progress)],
     )
     start = time.perf_counter()
