@@ -6,7 +6,8 @@ VENV ?= .venv
 # build; override for your own build, e.g. `make demo TORCH=torch`.
 TORCH ?= torch==2.13.0
 BIN := $(VENV)/bin
-PYTEST_ARGS ?= -n 2
+# loadfile: a test module's expensive fixtures (trained CNNs) are built once.
+PYTEST_ARGS ?= -n 2 --dist loadfile
 
 .PHONY: demo test install install-test lint format bench clean
 

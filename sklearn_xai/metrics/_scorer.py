@@ -105,6 +105,9 @@ class _ExplanationScorer(_BaseScorer):
         else:
             attributions = _CACHE.explain(explainer, X, y_true, self._target)
             if self._kind == "model":
+                if "image_shape" in inspect.signature(self._score_func).parameters:
+                    # Flattened images are read as the explainer reads them.
+                    metric_kwargs.setdefault("image_shape", explainer.image_shape)
                 scores = self._score_func(
                     explainer.estimator_,
                     X,

@@ -91,9 +91,7 @@ def test_target_true_explains_the_labels(digits):
     X, y, clf = digits
     explainer = make_explainer(clf, window=4, stride=4).fit(X)
     predicted = make_explanation_scorer(target_prob, greater_is_better=True)
-    true = make_explanation_scorer(
-        target_prob, target="true", greater_is_better=True
-    )
+    true = make_explanation_scorer(target_prob, target="true", greater_is_better=True)
     wrong = (y[:10] + 1) % 10
     # The probability of a wrong label is below that of the predicted one.
     assert true(explainer, X[:10], wrong) < predicted(explainer, X[:10], wrong)
@@ -211,3 +209,32 @@ def test_bad_arguments():
 
     with pytest.raises(TypeError, match="first parameter"):
         make_explanation_scorer(odd, greater_is_better=True)
+
+
+def test_every_ready_made_scorer_resolves_with_its_direction():
+    from sklearn_xai import metrics
+    from sklearn_xai.metrics import get_explanation_scorer, get_explanation_scorer_names
+
+    names = get_explanation_scorer_names()
+    assert len(names) >= 15
+    for name in names:
+        scorer = get_explanation_scorer(name)
+        metric = scorer._score_func
+        assert metric is getattr(metrics, metric.__name__)
+        # scikit-learn's convention: "neg_" exactly when lower is better.
+        assert name.startswith("neg_") == (not metric.greater_is_better), name
+    with pytest.raises(ValueError, match="neg_deletion_auc"):
+        get_explanation_scorer("deletion")
+
+
+def test_ready_made_scorers_on_flattened_images(digits):
+    from sklearn_xai.metrics import get_explanation_scorer
+
+    X, y, clf = digits
+    flat = X.reshape(len(X), -1)
+    explainer = OcclusionExplainer(
+        FrozenEstimator(clf), window=2, stride=2, image_shape=(8, 8)
+    ).fit(flat)
+    for name in ("neg_deletion_auc", "insertion_auc", "sparseness"):
+        score = get_explanation_scorer(name)(explainer, flat[:6], y[:6])
+        assert np.isfinite(score)

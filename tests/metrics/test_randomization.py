@@ -1,0 +1,359 @@
+"""Tests of the randomization metrics (model parameter randomization, random logit)."""
+
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from scipy.stats import spearmanr
+from sklearn.dummy import DummyClassifier
+from sklearn.exceptions import NotFittedError
+from sklearn.frozen import FrozenEstimator
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import FunctionTransformer
+
+from sklearn_xai.attribution import SaliencyExplainer
+from sklearn_xai.base import BaseExplainer
+from sklearn_xai.datasets import load_digit_images
+from sklearn_xai.metrics import model_parameter_randomization, random_logit
+from sklearn_xai.metrics._randomization import _spearman, _ssim
+from sklearn_xai.neural_network import CNNClassifier
+
+LAYERS = [
+    "classifier.2",
+    "features.block1.norm",
+    "features.block1.conv",
+    "features.block0.norm",
+    "features.block0.conv",
+]
+
+
+class ConstantExplainer(BaseExplainer):
+    """Returns the same map whatever the model, image and class."""
+
+    def __init__(
+        self,
+        estimator,
+        *,
+        batch_size=32,
+        n_jobs=None,
+        random_state=None,
+        verbose=0,
+        image_shape=None,
+    ):
+        self.estimator = estimator
+        self.batch_size = batch_size
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+        self.verbose = verbose
+        self.image_shape = image_shape
+
+    def _explain(self, images, targets, seeds):
+        h, w = images.shape[1:3]
+        pattern = np.sin(np.arange(h * w, dtype=np.float32)).reshape(h, w)
+        return np.broadcast_to(pattern, (len(images), h, w)).copy(), {}
+
+
+class RecordingSaliency(SaliencyExplainer):
+    """Saliency that records the images and targets of every explain call."""
+
+    def explain(self, X, target=None, *, return_details=False):
+        self.__dict__.setdefault("calls", []).append((len(X), np.asarray(target)))
+        return super().explain(X, target, return_details=return_details)
+
+
+@pytest.fixture(scope="module")
+def digits():
+    X, y = load_digit_images(size=16, return_X_y=True)
+    return X[:160], y[:160]
+
+
+@pytest.fixture(scope="module")
+def clf(digits):
+    X, y = digits
+    return CNNClassifier(max_epochs=3, random_state=0, module__n_filters=8).fit(X, y)
+
+
+@pytest.fixture(scope="module")
+def explainer(clf, digits):
+    return SaliencyExplainer(FrozenEstimator(clf), random_state=0).fit(digits[0][:8])
+
+
+def quantus_explain_func(clf, X_fit):
+    """Quantus's ``explain_func``: our saliency on the network Quantus passes.
+
+    For MPRT that is Quantus's randomized copy, swapped into the classifier
+    for the call.
+    """
+
+    def explain_func(model, inputs, targets, **kwargs):
+        trained = clf.module_
+        clf.module_ = model
+        try:
+            explainer = SaliencyExplainer(FrozenEstimator(clf)).fit(X_fit)
+            images = np.moveaxis(np.asarray(inputs), 1, -1)
+            return explainer.explain(images, target=np.asarray(targets))
+        finally:
+            clf.module_ = trained
+
+    return explain_func
+
+
+# -- agreement with Quantus ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("order", "quantus_order"),
+    [("cascading", "top_down"), ("independent", "independent")],
+)
+def test_mprt_agrees_with_quantus(order, quantus_order, explainer, clf, digits):
+    quantus = pytest.importorskip("quantus")
+    X = digits[0][:6]
+    targets = clf.predict(X)
+    ours = model_parameter_randomization(
+        explainer, X, targets=targets, order=order, random_state=43
+    )
+    metric = quantus.MPRT(
+        layer_order=quantus_order,
+        seed=42,
+        # Quantus divides a whole batch by one maximum; ours is per map.
+        normalise_func_kwargs={"normalise_axes": (1, 2, 3)},
+        disable_warnings=True,
+    )
+    rng_before = torch.get_rng_state()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        theirs = metric(
+            model=clf.module_,
+            x_batch=X[:, np.newaxis],
+            y_batch=targets,
+            channel_first=True,
+            explain_func=quantus_explain_func(clf, X),
+        )
+    torch.set_rng_state(rng_before)  # Quantus reseeds torch's global stream.
+    theirs_layers = [k for k in theirs if k != "original"]
+    assert ours.layers == LAYERS
+    # Quantus visits independent layers from the input; the values do not
+    # depend on the visiting order.
+    assert theirs_layers == (LAYERS if order == "cascading" else LAYERS[::-1])
+    for name, row in zip(ours.layers, ours.scores, strict=True):
+        np.testing.assert_allclose(row, theirs[name], rtol=1e-6, atol=1e-9)
+
+
+def test_random_logit_agrees_with_quantus(explainer, clf, digits):
+    quantus = pytest.importorskip("quantus")
+    from quantus.functions.similarity_func import correlation_spearman
+
+    X, y = digits[0][:6], digits[1][:6]
+    ours = random_logit(explainer, X, targets=y, similarity="spearman", random_state=42)
+    metric = quantus.RandomLogit(
+        similarity_func=correlation_spearman,
+        num_classes=10,
+        seed=42,
+        normalise_func_kwargs={"normalise_axes": (1, 2, 3)},
+        disable_warnings=True,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        theirs = metric(
+            model=clf.module_,
+            x_batch=X[:, np.newaxis],
+            y_batch=y,
+            channel_first=True,
+            explain_func=quantus_explain_func(clf, X),
+        )
+    np.testing.assert_allclose(ours, theirs, rtol=1e-6, atol=1e-9)
+
+
+def test_ssim_agrees_with_quantus_on_2d_maps():
+    pytest.importorskip("quantus")
+    from quantus.functions.similarity_func import ssim
+
+    rng = np.random.RandomState(0)
+    a = rng.rand(3, 16, 16)
+    b = a + 0.3 * rng.rand(3, 16, 16)
+    expected = [ssim(x, z) for x, z in zip(a, b, strict=True)]
+    np.testing.assert_allclose(_ssim(a, b), expected, rtol=1e-10)
+
+
+def test_spearman_matches_scipy_with_ties():
+    rng = np.random.RandomState(0)
+    a = rng.randint(0, 4, size=(3, 8, 8)).astype(float)
+    b = a + rng.rand(3, 8, 8)
+    expected = [spearmanr(x.ravel(), z.ravel())[0] for x, z in zip(a, b, strict=True)]
+    np.testing.assert_allclose(_spearman(a, b), expected, rtol=1e-12)
+
+
+def test_spearman_of_constant_maps():
+    a = np.zeros((2, 3, 3))
+    b = np.stack([np.zeros((3, 3)), np.arange(9.0).reshape(3, 3)])
+    np.testing.assert_array_equal(_spearman(a, b), [1.0, 0.0])
+
+
+# -- properties ---------------------------------------------------------------
+
+
+def test_mprt_separates_trained_from_randomized(explainer, digits):
+    X = digits[0][:6]
+    result = model_parameter_randomization(explainer, X, random_state=0)
+    assert result.scores.shape == (5, 6)
+    np.testing.assert_allclose(result.mean, result.scores.mean(axis=0))
+    # Saliency of the trained network differs from that of randomized ones.
+    assert result.scores.mean() < 0.5
+    assert result.scores[-1].mean() < 0.5
+    # Explained again without randomization, the similarity is 1.
+    maps = np.abs(explainer.explain(X)).astype(np.float64)
+    np.testing.assert_allclose(_spearman(maps, np.abs(explainer.explain(X))), 1.0)
+
+
+def test_model_independent_explanation_fails_the_test(clf, digits):
+    X = digits[0][:4]
+    explainer = ConstantExplainer(FrozenEstimator(clf)).fit(X)
+    for similarity in ("spearman", "ssim"):
+        result = model_parameter_randomization(
+            explainer, X, similarity=similarity, random_state=0
+        )
+        np.testing.assert_allclose(result.scores, 1.0)
+        np.testing.assert_allclose(
+            random_logit(explainer, X, similarity=similarity), 1.0
+        )
+
+
+@pytest.mark.parametrize("order", ["cascading", "independent"])
+def test_user_model_and_inputs_are_untouched(order, explainer, clf, digits):
+    X = digits[0][:4].copy()
+    X_before = X.copy()
+    state = {k: v.clone() for k, v in clf.module_.state_dict().items()}
+    rng_state = torch.get_rng_state()
+    proba = clf.predict_proba(X)
+    model_parameter_randomization(explainer, X, order=order, random_state=0)
+    for key, value in clf.module_.state_dict().items():
+        assert torch.equal(value, state[key]), key
+    assert torch.equal(torch.get_rng_state(), rng_state)
+    np.testing.assert_array_equal(X, X_before)
+    np.testing.assert_array_equal(clf.predict_proba(X), proba)
+    assert explainer.estimator_.estimator is clf
+
+
+def test_mprt_is_deterministic(explainer, digits):
+    X = digits[0][:4]
+    first = model_parameter_randomization(explainer, X, random_state=5)
+    np.testing.assert_array_equal(
+        first.scores, model_parameter_randomization(explainer, X, random_state=5).scores
+    )
+    other = model_parameter_randomization(explainer, X, random_state=6)
+    assert not np.array_equal(first.scores, other.scores)
+
+
+def test_layers_are_visited_from_the_output_and_seeded_per_layer(explainer, digits):
+    X = digits[0][:4]
+    chosen = ["features.block0.conv", "classifier.2"]
+    subset = model_parameter_randomization(
+        explainer, X, order="independent", layers=chosen, random_state=3
+    )
+    assert subset.layers == ["classifier.2", "features.block0.conv"]
+    full = model_parameter_randomization(
+        explainer, X, order="independent", random_state=3
+    )
+    # A layer gets the same random weights whichever layers are chosen.
+    for name, row in zip(subset.layers, subset.scores, strict=True):
+        np.testing.assert_allclose(row, full.scores[full.layers.index(name)])
+    # Cascading and independent agree on the first (output) layer.
+    cascading = model_parameter_randomization(explainer, X, random_state=3)
+    np.testing.assert_allclose(cascading.scores[0], full.scores[0])
+
+
+def test_frozen_pipeline_is_supported(explainer, clf, digits):
+    X, y = digits
+    pipe = Pipeline(
+        [("identity", FunctionTransformer()), ("cnn", FrozenEstimator(clf))]
+    ).fit(X, y)
+    piped = SaliencyExplainer(FrozenEstimator(pipe), random_state=0).fit(X[:4])
+    result = model_parameter_randomization(piped, X[:4], random_state=1)
+    direct = model_parameter_randomization(explainer, X[:4], random_state=1)
+    np.testing.assert_allclose(result.scores, direct.scores)
+
+
+def test_random_logit_explains_another_class_in_one_call(clf, digits):
+    X = digits[0][:6]
+    recording = RecordingSaliency(FrozenEstimator(clf), random_state=0).fit(X)
+    recording.calls = []
+    scores = random_logit(recording, X, random_state=0)
+    assert scores.shape == (6,)
+    assert np.all(scores < 1.0)
+    ((n, targets),) = recording.calls
+    assert n == 12
+    np.testing.assert_array_equal(targets[:6], clf.predict(X))
+    assert np.all(targets[6:] != targets[:6])
+    np.testing.assert_array_equal(scores, random_logit(recording, X, random_state=0))
+
+
+def test_mprt_explains_all_images_once_per_layer(clf, digits):
+    X = digits[0][:5]
+    recording = RecordingSaliency(FrozenEstimator(clf), random_state=0).fit(X)
+    recording.calls = []
+    model_parameter_randomization(recording, X, random_state=0)
+    # The user's explainer explains once; the randomized copies record on
+    # their own copies.
+    assert [n for n, _ in recording.calls] == [5]
+
+
+# -- errors -------------------------------------------------------------------
+
+
+def test_unfitted_explainer_raises(clf, digits):
+    unfitted = SaliencyExplainer(FrozenEstimator(clf))
+    with pytest.raises(NotFittedError, match="not fitted"):
+        model_parameter_randomization(unfitted, digits[0][:2])
+    with pytest.raises(NotFittedError, match="not fitted"):
+        random_logit(unfitted, digits[0][:2])
+
+
+def test_model_without_torch_parameters_raises(digits):
+    X, y = digits
+    flat = X.reshape(len(X), -1)
+    dummy = DummyClassifier().fit(flat, y)
+    explainer = ConstantExplainer(FrozenEstimator(dummy), image_shape=(16, 16)).fit(
+        flat
+    )
+    with pytest.raises(TypeError, match="DummyClassifier, which has no torch"):
+        model_parameter_randomization(explainer, flat[:2])
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"layers": ["features.block9.conv"]}, r"not parameterized layers.*classifier"),
+        ({"layers": []}, "at least one layer"),
+        ({"similarity": "pearson"}, "similarity must be one of"),
+        ({"order": "bottom_up"}, "order must be one of"),
+        ({"targets": [0, 1]}, "targets must be None, one class label"),
+    ],
+    ids=["unknown-layer", "no-layer", "similarity", "order", "targets"],
+)
+def test_mprt_bad_arguments_raise(kwargs, match, explainer, digits):
+    with pytest.raises(ValueError, match=match):
+        model_parameter_randomization(explainer, digits[0][:4], **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"similarity": "hog"}, "similarity must be one of"),
+        ({"targets": [0, 1, 2]}, "targets must be None, one class label"),
+    ],
+    ids=["similarity", "targets"],
+)
+def test_random_logit_bad_arguments_raise(kwargs, match, explainer, digits):
+    with pytest.raises(ValueError, match=match):
+        random_logit(explainer, digits[0][:4], **kwargs)
+
+
+def test_ssim_needs_maps_of_3_pixels():
+    with pytest.raises(ValueError, match="at least 3x3"):
+        _ssim(np.zeros((1, 2, 2)), np.ones((1, 2, 2)))
+
+
+def test_directions_are_lower_is_better():
+    assert model_parameter_randomization.greater_is_better is False
+    assert random_logit.greater_is_better is False
