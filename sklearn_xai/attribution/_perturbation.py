@@ -83,8 +83,9 @@ def cnn_perturbation_proba(cnn, image, fudged, segments, masks, batch_size):
     """Probabilities of a CNNClassifier for perturbed images built on its device.
 
     The same numbers as ``cnn.predict_proba`` of :func:`perturbed_images`
-    (to one float32 rounding of the inputs for non-8-bit images), but only the image, the segments and the masks travel to the
-    device: each batch is assembled there by a gather and a select, which on
+    (to one float32 rounding of the inputs for non-8-bit images), but only
+    the image, the segments and the masks travel to the device: each batch
+    is assembled there by a gather and a fused multiply-add, which on
     a GPU removes the host-side building and the transfer of every perturbed
     image.
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import numpy as np
+from sklearn.base import BaseEstimator
 
 from ..utils._model import batched_predict_proba
 from ..utils._validation import validate_images
 
 
-class _Images:
+class _Images(BaseEstimator):
     """A stand-in estimator for validate_images (metrics keep no state)."""
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import inspect
+import warnings
 
 import numpy as np
 import torch
@@ -248,7 +249,11 @@ class CNNClassifier(NeuralNetClassifier):
         )
         # (n, H, W, C) -> (n, C, H, W) as a view: a channels-last tensor, the
         # memory format that makes CPU convolutions fastest, without a copy.
-        return torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2)
+        with warnings.catch_warnings():
+            # Read-only input is fine: the tensor is only ever read.
+            warnings.filterwarnings("ignore", "The given NumPy array is not writable")
+            tensor = torch.from_numpy(np.ascontiguousarray(images))
+        return tensor.permute(0, 3, 1, 2)
 
     def _encode_y(self, y):
         y = column_or_1d(y, warn=True)

@@ -16,11 +16,11 @@ from sklearn.utils._param_validation import (
 from sklearn.utils.validation import validate_data
 
 __all__ = [
-    "_BaseScorer",
     "HasMethods",
     "Interval",
     "Options",
     "StrOptions",
+    "_BaseScorer",
     "_fit_context",
     "validate_data",
     "validate_params",

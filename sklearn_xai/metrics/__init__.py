@@ -1,0 +1,81 @@
+"""Explanation-quality metrics, grouped by family, and scorers built on them.
+
+Every metric is a pure function that returns one score per image, documents
+its formula, its direction (higher or lower is better, also readable as
+``metric.greater_is_better``) and its paper, and is checked against Quantus.
+
+Families
+--------
+- faithfulness (``(estimator, X, attributions)``): :func:`deletion_auc`,
+  :func:`insertion_auc`, :func:`deletion_curve`, :func:`insertion_curve`,
+  :func:`pixel_flipping`, :func:`faithfulness_correlation`,
+  :func:`infidelity`.
+- robustness (``(explainer, X)``, re-explain perturbed images):
+  :func:`max_sensitivity`, :func:`avg_sensitivity`,
+  :func:`local_lipschitz_estimate`.
+- complexity (``(attributions)``, no model): :func:`sparseness`,
+  :func:`complexity`, :func:`effective_complexity`.
+- localization (``(attributions, masks)``, boolean ground-truth masks):
+  :func:`pointing_game`, :func:`relevance_mass_accuracy`,
+  :func:`relevance_rank_accuracy`, :func:`top_k_intersection`,
+  :func:`attribution_localization_auc`.
+- randomization (``(explainer, X)``, sanity checks):
+  :func:`model_parameter_randomization`, :func:`random_logit`.
+
+Scorers
+-------
+:func:`make_explanation_scorer` turns a metric into a scikit-learn scorer
+``scorer(explainer, X, y)``; :func:`get_explanation_scorer` gives ready-made
+ones by name (:func:`get_explanation_scorer_names`).
+"""
+
+from ._complexity import complexity, effective_complexity, sparseness
+from ._faithfulness import (
+    deletion_auc,
+    deletion_curve,
+    faithfulness_correlation,
+    infidelity,
+    insertion_auc,
+    insertion_curve,
+    pixel_flipping,
+)
+from ._localization import (
+    attribution_localization_auc,
+    pointing_game,
+    relevance_mass_accuracy,
+    relevance_rank_accuracy,
+    top_k_intersection,
+)
+from ._randomization import model_parameter_randomization, random_logit
+from ._robustness import avg_sensitivity, local_lipschitz_estimate, max_sensitivity
+from ._scorer import (
+    get_explanation_scorer,
+    get_explanation_scorer_names,
+    make_explanation_scorer,
+)
+
+__all__ = [
+    "attribution_localization_auc",
+    "avg_sensitivity",
+    "complexity",
+    "deletion_auc",
+    "deletion_curve",
+    "effective_complexity",
+    "faithfulness_correlation",
+    "get_explanation_scorer",
+    "get_explanation_scorer_names",
+    "infidelity",
+    "insertion_auc",
+    "insertion_curve",
+    "local_lipschitz_estimate",
+    "make_explanation_scorer",
+    "max_sensitivity",
+    "model_parameter_randomization",
+    "pixel_flipping",
+    "pointing_game",
+    "random_logit",
+    "relevance_mass_accuracy",
+    "relevance_rank_accuracy",
+    "sparseness",
+    "top_k_intersection",
+]
