@@ -14,6 +14,8 @@ from .utils._compat import HasMethods, Interval
 from .utils._model import batched_predict_proba
 from .utils._validation import validate_images
 
+__all__ = ["BaseExplainer"]
+
 _MAX_SEED = np.iinfo(np.uint32).max
 
 
@@ -39,6 +41,33 @@ class BaseExplainer(TransformerMixin, BaseEstimator):
     runs on a dask cluster under ``joblib.parallel_config(backend="dask")``),
     ``random_state``, ``verbose`` (a progress bar over images) and
     ``image_shape`` (to read flattened images).
+
+    Examples
+    --------
+    A new method is one small class overriding ``_explain``; here the
+    attribution of a pixel is its intensity (a toy, for illustration):
+
+    >>> import numpy as np
+    >>> from sklearn.frozen import FrozenEstimator
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sklearn_xai.base import BaseExplainer
+    >>> class IntensityExplainer(BaseExplainer):
+    ...     def __init__(self, estimator, *, batch_size=32, n_jobs=None,
+    ...                  random_state=None, verbose=0, image_shape=None):
+    ...         self.estimator = estimator
+    ...         self.batch_size = batch_size
+    ...         self.n_jobs = n_jobs
+    ...         self.random_state = random_state
+    ...         self.verbose = verbose
+    ...         self.image_shape = image_shape
+    ...     def _explain(self, images, targets, seeds):
+    ...         return images.mean(axis=-1), {}
+    >>> X = np.random.default_rng(0).random((20, 4, 4))
+    >>> y = np.arange(20) % 2
+    >>> clf = LogisticRegression().fit(X.reshape(20, -1), y)
+    >>> explainer = IntensityExplainer(FrozenEstimator(clf), image_shape=(4, 4))
+    >>> explainer.fit(X.reshape(20, -1)).explain(X[:3].reshape(3, -1)).shape
+    (3, 4, 4)
     """
 
     _parameter_constraints: dict = {

@@ -16,6 +16,8 @@ import sys
 
 from . import __version__
 
+__all__ = ["build_parser", "main"]
+
 DATASETS = ("digits", "faces", "shapes")
 
 
