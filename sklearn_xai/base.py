@@ -12,7 +12,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .utils._compat import HasMethods, Interval
 from .utils._model import batched_predict_proba
-from .utils._validation import validate_images
+from .utils._validation import label_indices, validate_images
 
 __all__ = ["BaseExplainer"]
 
@@ -196,28 +196,7 @@ class BaseExplainer(TransformerMixin, BaseEstimator):
     def _target_indices(self, images, target):
         if target is None:
             return np.argmax(self._predict_proba(images), axis=1)
-        target = np.asarray(target)
-        if target.ndim == 0:
-            target = np.full(len(images), target.item(), dtype=target.dtype)
-        if target.ndim != 1 or len(target) != len(images):
-            raise ValueError(
-                "target must be None, one class label, or one label per image "
-                f"({len(images)}); got an array of shape {target.shape}."
-            )
-        indices = np.empty(len(target), dtype=np.intp)
-        unknown = []
-        for i, label in enumerate(target):
-            hits = np.flatnonzero(self.classes_ == label)
-            if hits.size == 0:
-                unknown.append(label)
-            else:
-                indices[i] = hits[0]
-        if unknown:
-            raise ValueError(
-                f"target contains labels {sorted(set(np.asarray(unknown).tolist()))} "
-                f"that are not among classes_ {self.classes_.tolist()}."
-            )
-        return indices
+        return label_indices(self.classes_, target, len(images))
 
     def _image_seeds(self, n):
         """The seed of each image: the same for every image of a call.

@@ -6,7 +6,7 @@ import numpy as np
 from sklearn.base import BaseEstimator
 
 from ..utils._model import batched_predict_proba
-from ..utils._validation import validate_images
+from ..utils._validation import label_indices, validate_images
 
 
 class _Images(BaseEstimator):
@@ -95,25 +95,13 @@ def class_indices(estimator, images, layout_ndim, targets, *, batch_size):
             estimator, images, layout_ndim=layout_ndim, batch_size=batch_size
         )
         return np.argmax(proba, axis=1)
-    classes = np.asarray(estimator.classes_)
-    targets = np.asarray(targets)
-    if targets.ndim == 0:
-        targets = np.full(len(images), targets.item(), dtype=targets.dtype)
-    if targets.shape != (len(images),):
-        raise ValueError(
-            f"targets must be None, one class label, or one label per image "
-            f"({len(images)}); got an array of shape {targets.shape}."
-        )
-    indices = np.empty(len(targets), dtype=np.intp)
-    for i, label in enumerate(targets):
-        hits = np.flatnonzero(classes == label)
-        if hits.size == 0:
-            raise ValueError(
-                f"targets contains the label {label!r}, which is not among the "
-                f"estimator's classes_ {classes.tolist()}."
-            )
-        indices[i] = hits[0]
-    return indices
+    return label_indices(
+        estimator.classes_,
+        targets,
+        len(images),
+        name="targets",
+        owner="the estimator's classes_",
+    )
 
 
 def model_proba(estimator, images, layout_ndim, *, batch_size):

@@ -255,3 +255,58 @@ def _check_against_fit(estimator, images, same_size, input_name):
             f"{input_name} has images of size {got[0]}x{got[1]}, but {name} was "
             f"fitted on images of size {fitted[0]}x{fitted[1]}."
         )
+
+
+def label_indices(classes, labels, n_images, *, name="target", owner="classes_"):
+    """Column indices in ``classes`` of one class label per image.
+
+    Parameters
+    ----------
+    classes : ndarray of shape (n_classes,)
+        The classifier's labels, in ``predict_proba`` column order.
+    labels : scalar or array-like of shape (n_images,)
+        One label for all images, or one per image (strings included).
+    n_images : int
+        The number of images.
+    name : str, default="target"
+        Argument name for error messages.
+    owner : str, default="classes_"
+        What ``classes`` is called in error messages.
+
+    Returns
+    -------
+    indices : ndarray of shape (n_images,), dtype intp
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_xai.utils._validation import label_indices
+    >>> label_indices(np.array(["cat", "dog"]), ["dog", "cat", "dog"], 3)
+    array([1, 0, 1])
+    """
+    classes = np.asarray(classes)
+    labels = np.asarray(labels)
+    if labels.ndim == 0:
+        labels = np.full(n_images, labels.item(), dtype=labels.dtype)
+    if labels.shape != (n_images,):
+        raise ValueError(
+            f"{name} must be None, one class label, or one label per image "
+            f"({n_images}); got an array of shape {labels.shape}."
+        )
+    order = np.argsort(classes, kind="stable")
+    try:
+        positions = np.searchsorted(classes[order], labels)
+    except TypeError:  # e.g. string labels for integer classes
+        raise ValueError(
+            f"{name} contains labels {sorted(set(labels.tolist()), key=str)} that "
+            f"are not among {owner} {classes.tolist()}."
+        ) from None
+    indices = order[positions.clip(0, len(classes) - 1)]
+    unknown = classes[indices] != labels
+    if np.any(unknown):
+        missing = sorted(set(labels[unknown].tolist()))
+        raise ValueError(
+            f"{name} contains labels {missing} that are not among {owner} "
+            f"{classes.tolist()}."
+        )
+    return indices.astype(np.intp)
