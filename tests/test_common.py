@@ -25,6 +25,7 @@ from sklearn_xai.attribution import (
     RISEExplainer,
     SaliencyExplainer,
 )
+from sklearn_xai.feature_selection import SelectFromAttributions
 from sklearn_xai.neural_network import CNNClassifier
 from sklearn_xai.preprocessing import (
     ColorConverter,
@@ -36,6 +37,7 @@ from sklearn_xai.preprocessing import (
     ImageResizer,
     SuperpixelSegmenter,
 )
+from sklearn_xai.surrogate import SurrogateClassifier, SurrogateTreeClassifier
 
 ESTIMATORS = [
     ColorConverter(),
@@ -62,6 +64,14 @@ ESTIMATORS = [
         CNNClassifier(max_epochs=1, random_state=0), n_steps=8
     ),
     GradCAMExplainer(CNNClassifier(max_epochs=1, random_state=0)),
+    # Surrogates mimic a clone of their model, fitted on the checks' data.
+    SurrogateTreeClassifier(LogisticRegression(), grid_size=1, random_state=0),
+    SurrogateClassifier(
+        LogisticRegression(), features="superpixels", grid_size=1, random_state=0
+    ),
+    SelectFromAttributions(
+        OcclusionExplainer(LogisticRegression(), window=1, stride=1), max_features=1
+    ),
 ]
 
 
