@@ -223,6 +223,13 @@ def main(argv=None):
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--sizes", type=int, nargs="+", default=[64, 224])
     parser.add_argument(
+        "--our-batch-sizes",
+        type=int,
+        nargs="+",
+        default=None,
+        help="LimeExplainer batch sizes to time (default 16 32 64; 32 with --quick)",
+    )
+    parser.add_argument(
         "--segmentation",
         default="quickshift",
         choices=["quickshift", "slic"],
@@ -239,7 +246,8 @@ def main(argv=None):
             n_images,
             args.device,
             lime_batch_sizes=[10, 32, 128] if not args.quick else [10, 32],
-            our_batch_sizes=[16, 32, 64] if not args.quick else [32],
+            our_batch_sizes=args.our_batch_sizes
+            or ([16, 32, 64] if not args.quick else [32]),
             segmentation=args.segmentation,
         )
     if last is not None:

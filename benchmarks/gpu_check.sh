@@ -15,6 +15,6 @@ python3 -c "import torch, sklearn, skorch, captum; print('torch', torch.__versio
 echo "== gpu-marked tests =="
 timeout 180 python3 -m pytest -q -p no:cacheprovider --import-mode=importlib -m gpu tests 2>&1 | tail -15
 echo "== LIME benchmark on the GPU =="
-timeout 200 python3 benchmarks/bench_lime.py --device cuda --sizes 224 --quick --segmentation slic 2>&1 | tail -14
+timeout 200 python3 benchmarks/bench_lime.py --device cuda --sizes 224 --quick --segmentation slic --our-batch-sizes 32 256 2>&1 | tail -15
 echo "== gradient methods against captum on the GPU =="
 timeout 120 python3 benchmarks/bench_attribution.py --device cuda --quick 2>&1 | tail -15
