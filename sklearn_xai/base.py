@@ -216,7 +216,9 @@ class BaseExplainer(TransformerMixin, BaseEstimator):
     def _map_images(self, func, images, targets, seeds, *args):
         """Run ``func(image, target, seed, *args)`` over images with joblib.
 
-        Returns the list of results, in order. A tqdm bar shows progress when
+        ``func`` returns ``(attribution (H, W), details dict)`` for one image.
+        Returns the stacked attributions ``(n, H, W)`` and the list of
+        per-image details dicts, in order. A tqdm bar shows progress when
         ``verbose`` is set.
         """
         from joblib import Parallel, delayed
@@ -227,7 +229,7 @@ class BaseExplainer(TransformerMixin, BaseEstimator):
             for image, target, seed in zip(images, targets, seeds, strict=True)
         )
         results = Parallel(n_jobs=self.n_jobs, return_as="generator")(tasks)
-        return list(
+        results = list(
             tqdm(
                 results,
                 total=len(images),
@@ -236,6 +238,7 @@ class BaseExplainer(TransformerMixin, BaseEstimator):
                 disable=not self.verbose,
             )
         )
+        return np.stack([r[0] for r in results]), [r[1] for r in results]
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

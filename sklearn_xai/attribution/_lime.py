@@ -292,12 +292,13 @@ SuperpixelSegmenter or callable, default="slic"
 
     def _explain(self, images, targets, seeds):
         memory = check_memory(self.memory)
-        results = self._map_images(_explain_one, images, targets, seeds, self, memory)
-        attributions = np.stack([r[0] for r in results])
+        attributions, per_image = self._map_images(
+            _explain_one, images, targets, seeds, self, memory
+        )
         details = {
-            "segments": np.stack([r[1]["segments"] for r in results]),
-            "segment_weights": [r[1]["segment_weights"] for r in results],
+            "segments": np.stack([d["segments"] for d in per_image]),
+            "segment_weights": [d["segment_weights"] for d in per_image],
         }
         for key in ("intercept", "score", "local_pred"):
-            details[key] = np.array([r[1][key] for r in results])
+            details[key] = np.array([d[key] for d in per_image])
         return attributions, details

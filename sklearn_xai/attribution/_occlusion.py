@@ -244,12 +244,11 @@ class OcclusionExplainer(BaseExplainer):
 
     def _explain(self, images, targets, seeds):
         self._geometry(images.shape[1:])
-        results = self._map_images(
+        attributions, per_image = self._map_images(
             _occlude_one, images, targets, seeds, self, self.baseline_
         )
-        attributions = np.stack([r[0] for r in results])
         details = {
-            "base_proba": np.array([r[1]["base_proba"] for r in results]),
-            "n_windows": int(results[0][1]["n_windows"]) if results else 0,
+            "base_proba": np.array([d["base_proba"] for d in per_image]),
+            "n_windows": int(per_image[0]["n_windows"]) if per_image else 0,
         }
         return attributions, details

@@ -231,7 +231,9 @@ class RISEExplainer(BaseExplainer):
         self.image_shape = image_shape
 
     def _explain(self, images, targets, seeds):
-        results = self._map_images(_rise_one, images, targets, seeds, self)
-        attributions = np.stack([r[0] for r in results])
-        details = {"base_proba": np.array([r[1]["base_proba"] for r in results])}
-        return attributions, details
+        attributions, per_image = self._map_images(
+            _rise_one, images, targets, seeds, self
+        )
+        return attributions, {
+            "base_proba": np.array([d["base_proba"] for d in per_image])
+        }
