@@ -8,7 +8,7 @@ fidelity (``score`` on the other 25%: agreement with the CNN), the number of
 leaves and the fit time. Goal: held-out fidelity >= 0.90 at depth <= 8.
 
 ``python benchmarks/bench_surrogate.py [--grid-size 8] [--features grid]
-[--n-augment 0 4]``.
+[--n-augment 0 4] [--quick]``.
 """
 
 from __future__ import annotations
@@ -28,6 +28,9 @@ DEPTHS = [2, 4, 6, 8, 10, None]
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--quick", action="store_true", help="fewer epochs and no augmentation"
+    )
     parser.add_argument("--grid-size", type=int, nargs="+", default=[8])
     parser.add_argument("--features", default="grid", choices=["grid", "superpixels"])
     parser.add_argument(
@@ -44,7 +47,11 @@ def main(argv=None):
         X, y, test_size=0.25, random_state=0, stratify=y
     )
     start = time.perf_counter()
-    cnn = CNNClassifier(max_epochs=10, batch_size=32, random_state=0)
+    if args.quick:
+        args.n_augment = [0]
+    cnn = CNNClassifier(
+        max_epochs=3 if args.quick else 10, batch_size=32, random_state=0
+    )
     cnn.fit(X_train, y_train)
     print(
         f"CNN trained in {time.perf_counter() - start:.1f} s; test accuracy "

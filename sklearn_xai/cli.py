@@ -3,8 +3,15 @@
 Subcommands
 -----------
 demo
-    The main job: train the CNN on bundled real data and report how well it
-    does on held-out images.
+    The main job: train the CNN on bundled data, explain held-out images with
+    every method, score the explanations, tune LIME, fit a surrogate tree,
+    print a results table and write a self-contained HTML report.
+explain
+    The same report for a model saved with
+    :func:`sklearn_xai.neural_network.save_model` and the user's own image
+    files or folders, in parallel (joblib) or on a dask cluster.
+benchmark
+    Run the benchmark scripts of a source checkout and save their tables.
 
 Exit codes follow the usual convention: 0 success, 1 failure, 2 usage error.
 """
@@ -19,6 +26,12 @@ from . import __version__
 __all__ = ["build_parser", "main"]
 
 DATASETS = ("digits", "faces", "shapes")
+
+
+def _method_names():
+    from ._jobs.methods import METHODS
+
+    return list(METHODS)
 
 
 def _positive_int(text):
@@ -91,9 +104,110 @@ def build_parser() -> argparse.ArgumentParser:
         help="seed for the split and the network (default: %(default)s)",
     )
     demo.add_argument(
+        "--method",
+        dest="methods",
+        action="append",
+        choices=_method_names(),
+        metavar="METHOD",
+        help="explanation method (repeat for several; default: all of "
+        f"{', '.join(_method_names())})",
+    )
+    demo.add_argument(
+        "--out",
+        default="sklearn-xai-report",
+        help="folder for report.html, metrics.csv and the PNGs (default: %(default)s)",
+    )
+    demo.add_argument(
         "--no-progress",
         action="store_true",
         help="hide progress bars",
+    )
+
+    explain = sub.add_parser(
+        "explain",
+        help="explain a saved model's predictions on your image files",
+        description=(
+            "Explains a model saved with sklearn_xai.neural_network.save_model "
+            "(safetensors weights, nothing unpickled) on image files and "
+            "folders, scores the explanations and writes the same report as "
+            "demo. Unreadable files are reported and skipped. Shards of images "
+            "run in parallel with joblib, or on a dask cluster (--scheduler)."
+        ),
+    )
+    explain.add_argument(
+        "--model", required=True, help="model file written by save_model"
+    )
+    explain.add_argument(
+        "--images",
+        required=True,
+        nargs="+",
+        metavar="PATH",
+        help="image files and folders (searched recursively)",
+    )
+    explain.add_argument(
+        "--method",
+        dest="methods",
+        action="append",
+        choices=_method_names(),
+        metavar="METHOD",
+        help="explanation method (repeat for several; default: all)",
+    )
+    explain.add_argument(
+        "--out",
+        default="sklearn-xai-report",
+        help="output folder (default: %(default)s)",
+    )
+    explain.add_argument(
+        "--n-jobs",
+        type=int,
+        default=None,
+        help="joblib workers over shards of images (-1: all cores)",
+    )
+    explain.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="ADDRESS",
+        help="dask scheduler address (e.g. tcp://host:8786): run on that cluster",
+    )
+    explain.add_argument(
+        "--shard-size",
+        type=_positive_int,
+        default=256,
+        help="images per shard: bounds each worker's memory (default: %(default)s)",
+    )
+    explain.add_argument(
+        "--quick", action="store_true", help="fewer samples per method"
+    )
+    explain.add_argument(
+        "--random-state", type=int, default=0, help="seed (default: %(default)s)"
+    )
+    explain.add_argument(
+        "--no-progress", action="store_true", help="hide progress bars"
+    )
+
+    bench = sub.add_parser(
+        "benchmark",
+        help="run the benchmark scripts and save their tables",
+        description=(
+            "Runs every benchmarks/bench_*.py of the source checkout (side-by-side "
+            "comparisons with lime, captum and Quantus) and saves what each "
+            "prints under --out, with a summary.csv."
+        ),
+    )
+    bench.add_argument("--quick", action="store_true", help="short runs")
+    bench.add_argument(
+        "--out",
+        default="sklearn-xai-benchmarks",
+        help="output folder (default: %(default)s)",
+    )
+    bench.add_argument(
+        "--only",
+        action="append",
+        metavar="NAME",
+        help="run only this script (e.g. bench_lime; repeat for several)",
+    )
+    bench.add_argument(
+        "--benchmarks", default=None, metavar="DIR", help="the benchmarks folder"
     )
     return parser
 
@@ -120,15 +234,43 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
         if args.command == "demo":
-            from ._demo import run_demo
+            from ._jobs.demo import run_demo
 
             run_demo(
                 dataset=args.dataset,
                 quick=args.quick,
                 epochs=args.epochs,
+                methods=args.methods,
+                out=args.out,
                 random_state=args.random_state,
                 progress=not args.no_progress,
             )
+        elif args.command == "explain":
+            from ._jobs.explain import run_explain
+
+            run_explain(
+                args.model,
+                args.images,
+                methods=args.methods,
+                out=args.out,
+                n_jobs=args.n_jobs,
+                scheduler=args.scheduler,
+                shard_size=args.shard_size,
+                quick=args.quick,
+                random_state=args.random_state,
+                progress=not args.no_progress,
+            )
+        elif args.command == "benchmark":
+            from ._jobs.benchmark import run_benchmarks
+
+            summary = run_benchmarks(
+                quick=args.quick,
+                out=args.out,
+                only=args.only,
+                directory=args.benchmarks,
+            )
+            if (summary["status"] != "ok").any():
+                return 1
     except KeyboardInterrupt:
         print("sklearn-xai: interrupted", file=sys.stderr)
         return 1

@@ -88,7 +88,7 @@ class _ExplanationScorer(_BaseScorer):
         self._target = target
         self._kind = _metric_kind(metric)
 
-    def _score(self, method_caller, estimator, X, y_true, **kwargs):
+    def _score(self, method_caller, estimator, X, y_true=None, **kwargs):
         explainer = estimator
         labels = y_true if self._target == "true" else None
         if self._target == "true" and y_true is None:

@@ -1,0 +1,1 @@
+"""The command-line jobs: demo, explain and benchmark (private)."""

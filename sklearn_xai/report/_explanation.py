@@ -1,0 +1,264 @@
+"""The explanation report that ``sklearn-xai demo`` and ``explain`` write."""
+
+from __future__ import annotations
+
+import os
+import re
+
+import numpy as np
+from sklearn.utils import Bunch
+
+from ._html import Report
+
+__all__ = ["write_report"]
+
+_FAMILY_TEXT = (
+    "Faithfulness: deletion AUC (lower is better: the class probability should "
+    "collapse when the most relevant pixels are removed first), insertion AUC "
+    "(higher is better) and faithfulness correlation. Robustness: max "
+    "sensitivity to small input noise (lower is better). Complexity: "
+    "sparseness (higher is better) and entropy complexity (lower is better). "
+    "Randomization: similarity to the explanation of a randomized model or "
+    "of another class (lower is better). Localization (when ground truth is "
+    "known): how much relevance falls on the object. Arrows give each "
+    "column's direction; the best value of each column is highlighted."
+)
+
+
+def _slug(text):
+    return re.sub(r"[^a-z0-9]+", "_", str(text).lower()).strip("_")
+
+
+def _as_uint8(image):
+    image = np.asarray(image)
+    if image.dtype == np.uint8:
+        return image
+    image = image.astype(np.float64)
+    low, high = np.nanmin(image), np.nanmax(image)
+    if low >= 0.0 and high <= 1.0:
+        scaled = image
+    else:
+        scaled = (image - low) / (high - low) if high > low else image * 0.0
+    return np.clip(np.round(scaled * 255.0), 0, 255).astype(np.uint8)
+
+
+def _check_results(results):
+    required = ("title", "images", "attributions", "metrics")
+    missing = [key for key in required if key not in results]
+    if missing:
+        raise ValueError(
+            f"results must have the keys {list(required)}; missing {missing}."
+        )
+    n = len(results["images"])
+    for method, maps in results["attributions"].items():
+        if len(maps) != n:
+            raise ValueError(
+                f"results['attributions'][{method!r}] has {len(maps)} maps for "
+                f"{n} images; expected one per image."
+            )
+
+
+def write_report(results, directory, *, max_images: int = 8) -> Bunch:
+    """Write the explanation report of a run: HTML, PNGs and metrics CSV.
+
+    Parameters
+    ----------
+    results : dict
+        What a run produced, with the keys ``title`` (str), ``images``
+        (``(n, H, W[, C])`` explained images), ``attributions`` (method name
+        -> ``(n, H, W)``), ``metrics`` (pandas DataFrame, one row per method,
+        one column per metric: the mean per-image score) and optionally
+        ``subtitle``, ``summary`` (dict shown as the model section),
+        ``captions`` (one per image, e.g. the predicted label and its
+        probability), ``greater_is_better`` (column -> bool),
+        ``curves`` ("deletion"/"insertion" -> method -> Bunch with
+        ``fractions``, ``scores`` (mean curve) and ``auc``), ``tuning``
+        (Bunch with ``table`` DataFrame, ``best_params`` dict and ``scoring``
+        str), ``surrogate`` (Bunch with ``estimator`` (a fitted
+        :class:`~sklearn_xai.surrogate.SurrogateTreeClassifier`), ``rules``,
+        ``fidelity`` and ``held_out_fidelity``), ``notes`` (list of str),
+        ``skipped`` (list of (name, reason)), ``settings`` and ``timings``
+        (dicts).
+    directory : str or path-like
+        Output folder (created if needed).
+    max_images : int, default=8
+        Images per method shown in the gallery.
+
+    Returns
+    -------
+    paths : sklearn.utils.Bunch
+        ``html`` (the report), ``metrics_csv`` and ``images`` (the PNGs).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import numpy as np
+    >>> import pandas as pd
+    >>> from sklearn_xai.report import write_report
+    >>> rng = np.random.default_rng(0)
+    >>> results = {
+    ...     "title": "Two random maps",
+    ...     "images": rng.random((2, 16, 16)),
+    ...     "attributions": {"random": rng.random((2, 16, 16))},
+    ...     "metrics": pd.DataFrame({"sparseness": [0.3]}, index=["random"]),
+    ... }
+    >>> paths = write_report(results, tempfile.mkdtemp())
+    >>> paths.html.endswith("report.html")
+    True
+    """
+    import cv2
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    from ..visualization import (
+        FaithfulnessCurveDisplay,
+        SurrogateTreeDisplay,
+        overlay_attribution,
+    )
+
+    _check_results(results)
+    directory = os.fspath(directory)
+    os.makedirs(os.path.join(directory, "overlays"), exist_ok=True)
+    written = []
+
+    def save_png(name, image):
+        path = os.path.join(directory, name)
+        if hasattr(image, "savefig"):
+            image.savefig(path, dpi=100, bbox_inches="tight")
+        else:
+            rgb = np.asarray(image)
+            bgr = rgb[..., ::-1] if rgb.ndim == 3 and rgb.shape[-1] == 3 else rgb
+            if not cv2.imwrite(path, np.ascontiguousarray(bgr)):
+                raise OSError(f"could not write {path!r}.")
+        written.append(path)
+
+    report = Report(results["title"], subtitle=results.get("subtitle"))
+    images = np.asarray(results["images"])[:max_images]
+    captions = list(results.get("captions") or [""] * len(results["images"]))
+    captions = captions[: len(images)]
+    shown = [_as_uint8(image) for image in images]
+    width = 96 if images.shape[1] < 96 else None
+
+    report.add_section("Model and data")
+    if results.get("summary"):
+        report.add_mapping(results["summary"])
+    if results.get("skipped"):
+        report.add_heading(f"Skipped files ({len(results['skipped'])})")
+        report.add_table(
+            _frame([{"file": n, "reason": r} for n, r in results["skipped"]], "file")
+        )
+
+    report.add_section(
+        "Explanations",
+        text="Heatmaps of the positive evidence for the predicted class, "
+        "over the image (red: most relevant).",
+    )
+    grid = {"image": shown}
+    for method, maps in results["attributions"].items():
+        overlays = [
+            overlay_attribution(image, attribution, sign="positive")
+            for image, attribution in zip(images, np.asarray(maps), strict=False)
+        ]
+        for i, overlay in enumerate(overlays):
+            save_png(os.path.join("overlays", f"{_slug(method)}_{i}.png"), overlay)
+        grid[method] = overlays
+    report.add_image_grid(grid, column_captions=captions, width=width)
+
+    metrics = results["metrics"]
+    csv_path = os.path.join(directory, "metrics.csv")
+    metrics.to_csv(csv_path, index_label="method")
+    report.add_section("Explanation quality", text=_FAMILY_TEXT)
+    directions = {
+        column: greater
+        for column, greater in (results.get("greater_is_better") or {}).items()
+        if column in metrics.columns
+    }
+    report.add_table(
+        metrics,
+        greater_is_better=directions,
+        caption="Mean over the explained images; the same numbers are in metrics.csv.",
+        table_id="metrics",
+    )
+
+    curves = results.get("curves") or {}
+    if curves:
+        report.add_section(
+            "Deletion and insertion curves",
+            text="The predicted class's probability as the most relevant pixels "
+            "are removed (deletion) or revealed on a blurred image (insertion); "
+            "the legend gives each curve's area.",
+        )
+        for kind, by_method in curves.items():
+            names = list(by_method)
+            display = FaithfulnessCurveDisplay(
+                by_method[names[0]].fractions,
+                {name: by_method[name].scores for name in names},
+                {name: float(by_method[name].auc) for name in names},
+                kind=kind,
+            ).plot()
+            save_png(f"{kind}_curves.png", display.figure_)
+            report.add_image(display.figure_, caption=f"{kind} curves")
+            plt.close(display.figure_)
+
+    tuning = results.get("tuning")
+    if tuning is not None:
+        report.add_section(
+            "Tuning LIME by explanation quality",
+            text=f"GridSearchCV over LIME's settings, scored by {tuning.scoring}; "
+            "the model is frozen, only the explainer's settings change.",
+        )
+        report.add_table(tuning.table, table_id="tuning")
+        report.add_mapping(
+            {f"best {k}": v for k, v in tuning.best_params.items()},
+            caption="the selected settings",
+        )
+
+    surrogate = results.get("surrogate")
+    if surrogate is not None:
+        report.add_section(
+            "Global surrogate tree",
+            text="A decision tree trained to mimic the CNN on interpretable "
+            "region features; fidelity is how often it agrees with the CNN.",
+        )
+        report.add_mapping(
+            {
+                "fidelity on training images": surrogate.fidelity,
+                "fidelity on held-out images": surrogate.held_out_fidelity,
+                "depth": surrogate.estimator.surrogate_.get_depth(),
+                "leaves": surrogate.estimator.surrogate_.get_n_leaves(),
+            }
+        )
+        display = SurrogateTreeDisplay.from_estimator(
+            surrogate.estimator, image=images[0], max_depth=3
+        )
+        save_png("surrogate_tree.png", display.figure_)
+        report.add_image(
+            display.figure_, caption="the tree (top levels) and its regions"
+        )
+        plt.close(display.figure_)
+        report.add_heading("Rules")
+        report.add_code(surrogate.rules)
+
+    if results.get("notes"):
+        report.add_section("Notes")
+        for note in results["notes"]:
+            report.add_text(note)
+
+    report.add_section("Settings and timings")
+    if results.get("settings"):
+        report.add_heading("Settings")
+        report.add_mapping(results["settings"])
+    if results.get("timings"):
+        report.add_heading("Timings (seconds)")
+        report.add_mapping(results["timings"])
+
+    html_path = report.write(os.path.join(directory, "report.html"))
+    return Bunch(html=html_path, metrics_csv=csv_path, images=written)
+
+
+def _frame(rows, index):
+    import pandas as pd
+
+    return pd.DataFrame(rows).set_index(index)
