@@ -18,12 +18,17 @@ from sklearn.utils.estimator_checks import (
 )
 
 from sklearn_xai.attribution import (
+    CaptumExplainer,
     GradCAMExplainer,
+    GradCAMPlusPlusExplainer,
     IntegratedGradientsExplainer,
+    KernelShapExplainer,
     LimeExplainer,
     OcclusionExplainer,
     RISEExplainer,
     SaliencyExplainer,
+    ScoreCAMExplainer,
+    SmoothGradExplainer,
 )
 from sklearn_xai.feature_selection import SelectFromAttributions
 from sklearn_xai.neural_network import CNNClassifier
@@ -64,6 +69,19 @@ ESTIMATORS = [
         CNNClassifier(max_epochs=1, random_state=0), n_steps=8
     ),
     GradCAMExplainer(CNNClassifier(max_epochs=1, random_state=0)),
+    GradCAMPlusPlusExplainer(CNNClassifier(max_epochs=1, random_state=0)),
+    ScoreCAMExplainer(CNNClassifier(max_epochs=1, random_state=0)),
+    CaptumExplainer(
+        CNNClassifier(max_epochs=1, random_state=0), method="InputXGradient"
+    ),
+    SmoothGradExplainer(
+        SaliencyExplainer(CNNClassifier(max_epochs=1, random_state=0)),
+        n_samples=4,
+        random_state=0,
+    ),
+    KernelShapExplainer(
+        LogisticRegression(), segmentation="grid", n_samples=50, random_state=0
+    ),
     # Surrogates mimic a clone of their model, fitted on the checks' data.
     SurrogateTreeClassifier(LogisticRegression(), grid_size=1, random_state=0),
     SurrogateClassifier(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
+import warnings
 
 import numpy as np
 
@@ -47,11 +49,26 @@ def explain_methods(
         explainer = build_explainer(
             name, model, image_size=size, quick=quick, random_state=random_state
         ).fit(X_fit)
-        maps = explainer.explain(X)
+        with quiet_captum():
+            maps = explainer.explain(X)
         seconds[label] = time.perf_counter() - start
         explainers[label] = explainer
         attributions[label] = np.asarray(maps, dtype=np.float32)
     return explainers, attributions, seconds
+
+
+@contextlib.contextmanager
+def quiet_captum():
+    """Hide captum's notice of Guided Backprop's ReLU hooks.
+
+    captum announces on every call that it sets backward hooks on ReLU
+    modules (and removes them afterwards): noise in a command's output.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings(
+            "ignore", message="Setting .*hooks", category=UserWarning
+        )
+        yield
 
 
 def mean_curve(curve, auc):

@@ -31,7 +31,18 @@ FAST_FAMILIES = ("faithfulness", "complexity")
 CURVE_BASELINE = "blur"
 
 
-def score_explanations(
+def score_explanations(*args, **kwargs):
+    """Score one explainer's attributions with each metric family.
+
+    See :func:`_score_explanations`; captum's hook notices are hidden.
+    """
+    from .explaining import quiet_captum
+
+    with quiet_captum():
+        return _score_explanations(*args, **kwargs)
+
+
+def _score_explanations(
     explainer,
     X,
     attributions,

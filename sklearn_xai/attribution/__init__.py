@@ -6,18 +6,28 @@ Every explainer is a :class:`~sklearn_xai.base.BaseExplainer`:
 ``transform`` their flattened form.
 """
 
+from ._captum import CaptumExplainer
 from ._gradcam import GradCAMExplainer
+from ._gradcam_plus_plus import GradCAMPlusPlusExplainer
 from ._integrated_gradients import IntegratedGradientsExplainer
+from ._kernel_shap import KernelShapExplainer
 from ._lime import LimeExplainer
 from ._occlusion import OcclusionExplainer
 from ._rise import RISEExplainer
 from ._saliency import SaliencyExplainer
+from ._score_cam import ScoreCAMExplainer
+from ._smoothgrad import SmoothGradExplainer
 
 __all__ = [
+    "CaptumExplainer",
     "GradCAMExplainer",
+    "GradCAMPlusPlusExplainer",
     "IntegratedGradientsExplainer",
+    "KernelShapExplainer",
     "LimeExplainer",
     "OcclusionExplainer",
     "RISEExplainer",
     "SaliencyExplainer",
+    "ScoreCAMExplainer",
+    "SmoothGradExplainer",
 ]

@@ -39,7 +39,8 @@ class GradCAMExplainer(_GradientExplainer):
     is removed even when the model raises), and the result equals
     ``LayerGradCam(...).attribute(..., relu_attributions=relu)``; the
     weighting is one method, ``_channel_weights``, so Grad-CAM variants
-    (e.g. Grad-CAM++) override only it.
+    (:class:`GradCAMPlusPlusExplainer`) override only it; those that re-run
+    the network (:class:`ScoreCAMExplainer`) override ``_weights``.
 
     The network runs in eval mode (restored afterwards), ``batch_size``
     images at a time, on the device it lives on.
@@ -157,6 +158,19 @@ class GradCAMExplainer(_GradientExplainer):
         """
         return gradients.mean(dim=(2, 3), keepdim=True)
 
+    def _weights(self, module, inputs, targets, activations, gradients):
+        """Weights ``(m, K, 1, 1)`` given the network, its input and targets.
+
+        The general hook: ``_channel_weights(activations, gradients)`` by
+        default. Variants that re-run the network on its input (Score-CAM)
+        override this one and set ``_needs_gradients = False``, in which case
+        ``gradients`` is None and no backward pass is made.
+        """
+        return self._channel_weights(activations, gradients)
+
+    #: Whether the weighting needs the gradients at the layer (a backward pass).
+    _needs_gradients = True
+
     # -- machinery ---------------------------------------------------------
 
     def _fit_network(self, model, images):
@@ -183,20 +197,24 @@ class GradCAMExplainer(_GradientExplainer):
     def _attribute(self, model, inputs, targets, images):
         import torch
         from captum._utils.gradient import compute_layer_gradients_and_eval
-        from captum.attr import LayerAttribution
+        from captum.attr import LayerActivation, LayerAttribution
 
         layer = model.module.get_submodule(self.layer_)
-        gradients, activations = compute_layer_gradients_and_eval(
-            model.module, layer, (inputs,), targets
-        )
-        gradients, activations = gradients[0], activations[0]
+        if self._needs_gradients:
+            gradients, activations = compute_layer_gradients_and_eval(
+                model.module, layer, (inputs,), targets
+            )
+            gradients, activations = gradients[0], activations[0]
+        else:
+            gradients = None
+            activations = LayerActivation(model.module, layer).attribute(inputs)
         if activations.ndim != 4:
             raise ValueError(
                 f"layer {self.layer_!r} outputs a tensor of shape "
                 f"{tuple(activations.shape)}; Grad-CAM needs (n, K, h, w) "
                 "feature maps, e.g. a convolutional layer."
             )
-        weights = self._channel_weights(activations, gradients)
+        weights = self._weights(model.module, inputs, targets, activations, gradients)
         cam = torch.sum(weights * activations, dim=1, keepdim=True)
         if self.relu:
             cam = torch.relu(cam)

@@ -5,84 +5,22 @@ from __future__ import annotations
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.base import clone
 from sklearn.metrics import pairwise_distances
 from sklearn.utils.validation import check_memory
 
 from ..base import BaseExplainer
-from ..neural_network import CNNClassifier
-from ..preprocessing import SuperpixelSegmenter
 from ..utils._compat import HasMethods, Interval, StrOptions
-from ..utils._model import batched_predict_proba, unwrap_frozen
-from ._perturbation import cnn_perturbation_proba, hide_image, perturbed_images
-
-_SEGMENTATIONS = ("quickshift", "slic", "felzenszwalb", "grid")
-#: The default segmentation: SLIC with this many segments gives a useful
-#: number of superpixels at every image size (quickshift with lime's defaults
-#: finds only 2-8 segments on 64x64 images).
-DEFAULT_N_SEGMENTS = 50
-
-
-def make_segmenter(segmentation, seed):
-    """A function ``image (H, W, C) -> int labels (H, W), 0..k-1``."""
-    if callable(segmentation) and not isinstance(segmentation, SuperpixelSegmenter):
-
-        def segment(image):
-            channels_last = image if image.shape[-1] != 1 else image[..., 0]
-            labels = np.asarray(segmentation(channels_last))
-            if labels.shape != image.shape[:2]:
-                raise ValueError(
-                    "segmentation must map an image of size "
-                    f"{image.shape[0]}x{image.shape[1]} to labels of that size; "
-                    f"it returned an array of shape {labels.shape}."
-                )
-            _, inverse = np.unique(labels, return_inverse=True)
-            return inverse.reshape(labels.shape).astype(np.int32)
-
-        return segment
-    if isinstance(segmentation, str):
-        segmenter = SuperpixelSegmenter(method=segmentation)
-        if segmentation in ("slic", "grid"):
-            segmenter.set_params(n_segments=DEFAULT_N_SEGMENTS)
-    else:
-        segmenter = clone(segmentation)
-    if segmenter.random_state is None:
-        segmenter.set_params(random_state=seed)
-    segmenter.set_params(image_shape=None, n_jobs=None)
-
-    def segment(image):
-        return segmenter.fit_transform(image[np.newaxis])[0]
-
-    return segment
+from ._perturbation import (
+    SEGMENTATIONS,
+    hide_image,
+    make_segmenter,
+    perturbation_proba,
+)
 
 
 def lime_kernel(distances, kernel_width):
     """LIME's exponential kernel on distances: ``sqrt(exp(-d**2 / width**2))``."""
     return np.sqrt(np.exp(-(distances**2) / kernel_width**2))
-
-
-def _perturbation_predictions(
-    estimator, image, fudged, segments, masks, batch_size, ndim
-):
-    """Model probabilities for every perturbation, ``batch_size`` at a time."""
-    model = unwrap_frozen(estimator)
-    if isinstance(model, CNNClassifier) and model.image_shape_ == image.shape:
-        # A bare CNN: build the perturbations on its device.
-        return cnn_perturbation_proba(model, image, fudged, segments, masks, batch_size)
-    out = []
-    for start in range(0, len(masks), batch_size):
-        batch = perturbed_images(
-            image,
-            fudged,
-            segments,
-            masks[start : start + batch_size],
-        )
-        out.append(
-            batched_predict_proba(
-                estimator, batch, layout_ndim=ndim, batch_size=batch_size
-            )
-        )
-    return np.concatenate(out)
 
 
 def _explain_one(image, target, seed, explainer, memory):
@@ -101,7 +39,7 @@ def _explain_one(image, target, seed, explainer, memory):
         explainer.n_samples, n_segments
     )
     masks[0, :] = 1
-    predict = memory.cache(_perturbation_predictions, ignore=["batch_size"])
+    predict = memory.cache(perturbation_proba, ignore=["batch_size"])
     labels = predict(
         explainer.estimator_,
         image,
@@ -240,7 +178,7 @@ SuperpixelSegmenter or callable, default="slic"
     _parameter_constraints: dict = {
         **BaseExplainer._parameter_constraints,
         "segmentation": [
-            StrOptions(set(_SEGMENTATIONS)),
+            StrOptions(set(SEGMENTATIONS)),
             HasMethods(["fit_transform"]),
             callable,
         ],

@@ -1,8 +1,61 @@
-"""Building perturbed images from superpixel masks, shared by LIME-style methods."""
+"""The superpixel perturbation engine shared by LIME-style methods.
+
+Segmentation (:func:`make_segmenter`), what hidden superpixels become
+(:func:`hide_image`), perturbed images built vectorised from keep/hide masks
+(:func:`perturbed_images`, or on a CNN's device by
+:func:`cnn_perturbation_proba`) and the model's probabilities on them in
+bounded batches (:func:`perturbation_proba`, the function the explainers'
+``memory=`` caches). Used by LimeExplainer and KernelShapExplainer.
+"""
 
 from __future__ import annotations
 
 import numpy as np
+from sklearn.base import clone
+
+from ..neural_network import CNNClassifier
+from ..preprocessing import SuperpixelSegmenter
+from ..utils._model import batched_predict_proba, unwrap_frozen
+
+#: The segmentation methods an explainer accepts by name.
+SEGMENTATIONS = ("quickshift", "slic", "felzenszwalb", "grid")
+#: The default segmentation: SLIC with this many segments gives a useful
+#: number of superpixels at every image size (quickshift with lime's defaults
+#: finds only 2-8 segments on 64x64 images).
+DEFAULT_N_SEGMENTS = 50
+
+
+def make_segmenter(segmentation, seed):
+    """A function ``image (H, W, C) -> int labels (H, W), 0..k-1``."""
+    if callable(segmentation) and not isinstance(segmentation, SuperpixelSegmenter):
+
+        def segment(image):
+            channels_last = image if image.shape[-1] != 1 else image[..., 0]
+            labels = np.asarray(segmentation(channels_last))
+            if labels.shape != image.shape[:2]:
+                raise ValueError(
+                    "segmentation must map an image of size "
+                    f"{image.shape[0]}x{image.shape[1]} to labels of that size; "
+                    f"it returned an array of shape {labels.shape}."
+                )
+            _, inverse = np.unique(labels, return_inverse=True)
+            return inverse.reshape(labels.shape).astype(np.int32)
+
+        return segment
+    if isinstance(segmentation, str):
+        segmenter = SuperpixelSegmenter(method=segmentation)
+        if segmentation in ("slic", "grid"):
+            segmenter.set_params(n_segments=DEFAULT_N_SEGMENTS)
+    else:
+        segmenter = clone(segmentation)
+    if segmenter.random_state is None:
+        segmenter.set_params(random_state=seed)
+    segmenter.set_params(image_shape=None, n_jobs=None)
+
+    def segment(image):
+        return segmenter.fit_transform(image[np.newaxis])[0]
+
+    return segment
 
 
 def hide_image(image, segments, hide_color):
@@ -130,4 +183,48 @@ def cnn_perturbation_proba(cnn, image, fudged, segments, masks, batch_size):
                 out.append(nonlinearity(logits).double().cpu().numpy())
     finally:
         module.train(was_training)
+    return np.concatenate(out)
+
+
+def perturbation_proba(estimator, image, fudged, segments, masks, batch_size, ndim):
+    """Model probabilities for every perturbation, ``batch_size`` at a time.
+
+    A bare :class:`~sklearn_xai.neural_network.CNNClassifier` (optionally
+    frozen) gets its perturbations built on its device
+    (:func:`cnn_perturbation_proba`); any other classifier gets
+    :func:`perturbed_images` batches through ``predict_proba``. Only one
+    batch of perturbed images exists at a time.
+
+    Parameters
+    ----------
+    estimator : classifier
+        The fitted (or frozen) model.
+    image, fudged : ndarray of shape (H, W, C)
+    segments : ndarray of shape (H, W)
+    masks : ndarray of shape (m, k)
+    batch_size : int
+    ndim : {2, 3, 4}
+        The layout the model was fitted on.
+
+    Returns
+    -------
+    proba : ndarray of shape (m, n_classes), float64
+    """
+    model = unwrap_frozen(estimator)
+    if isinstance(model, CNNClassifier) and model.image_shape_ == image.shape:
+        # A bare CNN: build the perturbations on its device.
+        return cnn_perturbation_proba(model, image, fudged, segments, masks, batch_size)
+    out = []
+    for start in range(0, len(masks), batch_size):
+        batch = perturbed_images(
+            image,
+            fudged,
+            segments,
+            masks[start : start + batch_size],
+        )
+        out.append(
+            batched_predict_proba(
+                estimator, batch, layout_ndim=ndim, batch_size=batch_size
+            )
+        )
     return np.concatenate(out)

@@ -14,9 +14,12 @@ from sklearn.pipeline import Pipeline
 from torch import nn
 
 from sklearn_xai.attribution import (
+    CaptumExplainer,
     GradCAMExplainer,
+    GradCAMPlusPlusExplainer,
     IntegratedGradientsExplainer,
     SaliencyExplainer,
+    ScoreCAMExplainer,
 )
 from sklearn_xai.datasets import load_digit_images
 from sklearn_xai.neural_network import CNNClassifier, load_model, save_model
@@ -26,8 +29,14 @@ EXPLAINERS = {
     "saliency": (SaliencyExplainer, {}),
     "integrated_gradients": (IntegratedGradientsExplainer, {"n_steps": 16}),
     "gradcam": (GradCAMExplainer, {}),
+    "gradcam_plus_plus": (GradCAMPlusPlusExplainer, {}),
+    "score_cam": (ScoreCAMExplainer, {}),
+    "captum_deeplift": (CaptumExplainer, {"method": "DeepLift"}),
 }
 METHODS = list(EXPLAINERS)
+
+# captum's notice that DeepLift hooks the ReLUs (and removes the hooks after).
+pytestmark = pytest.mark.filterwarnings("ignore:Setting forward, backward hooks")
 
 
 def make(name, estimator, **params):
