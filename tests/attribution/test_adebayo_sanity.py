@@ -3,20 +3,20 @@
 A CNN that learned the digits (16x16, held-out accuracy > 0.85) is
 re-initialized layer by layer from the output backwards (cascading
 model-parameter randomization). An explanation of the model must change:
-at full randomization, the Spearman rank correlation of the absolute,
-normalized maps with the trained model's should fall below 0.5 for
-saliency, Integrated Gradients, SmoothGrad and the CAM family. Guided
-Backprop, which the paper found insensitive to the weights, is only
-reported (``record_property`` and the captured output).
+at full randomization, the Spearman rank correlation of the signed,
+normalized maps with the trained model's must fall below 0.5 for saliency,
+Integrated Gradients, SmoothGrad and the CAM family. Guided Backprop, which
+the paper found insensitive to the weights, is only reported
+(``record_property`` and the captured output).
 
-Measured (mean Spearman at full randomization, 12 held-out digits): saliency
-0.10, Grad-CAM 0.01, Grad-CAM++ 0.04, Score-CAM 0.53, Integrated Gradients
-(zero baseline) 0.86, Guided Backprop 0.36. Integrated Gradients multiplies
-by ``x - 0``: the digits' black background gets zero attribution in every
-model, so the tied zeros keep the rank correlation high whatever the
-weights (the input dominates, as Adebayo et al. note for gradient x input);
-Score-CAM's last step is erratic (its earlier steps are below 0). Both are
-expected failures here, with the reason.
+Measured (mean Spearman over 12 held-out digits at full randomization,
+signed / absolute maps): saliency 0.10 / 0.10, SmoothGrad 0.10 / 0.10,
+Integrated Gradients -0.02 / 0.86, Grad-CAM -0.03 / -0.03, Grad-CAM++
+0.32 / 0.32, Score-CAM 0.53 / 0.53 (expected failure: below 0 at every
+earlier step), Guided Backprop (reported) 0.30. With absolute values,
+zero-baseline Integrated Gradients stays alike because ``x - 0`` is 0 on the
+digits' black background in every model: the input dominates, as Adebayo et
+al. note for gradient x input.
 """
 
 import numpy as np
