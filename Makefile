@@ -9,10 +9,13 @@ BIN := $(VENV)/bin
 # loadfile: a test module's expensive fixtures (trained CNNs) are built once.
 PYTEST_ARGS ?= -n 2 --dist loadfile
 
-.PHONY: demo test install install-test lint format bench clean
+.PHONY: demo test install install-test lint format bench clean docs
 
+# The main job; `make demo DEMO_ARGS=--quick` for the short run, or e.g.
+# DEMO_ARGS="--dataset shapes" for localization against ground truth.
+DEMO_ARGS ?=
 demo: $(VENV)/.installed
-	$(BIN)/sklearn-xai demo
+	$(BIN)/sklearn-xai demo $(DEMO_ARGS)
 
 test: $(VENV)/.installed-test
 	$(BIN)/ruff check .
@@ -35,6 +38,17 @@ $(VENV)/.installed: pyproject.toml $(VENV)/.torch
 
 $(VENV)/.installed-test: pyproject.toml $(VENV)/.torch
 	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $@ $(VENV)/.installed
+
+# The documentation (docs/, built into docs/_build/html) with warnings as
+# errors; the gallery examples are executed. Fast text-only check:
+# `make docs SPHINXOPTS="-D plot_gallery=0"`.
+SPHINXOPTS ?=
+docs: $(VENV)/.installed-docs
+	MPLBACKEND=Agg $(BIN)/sphinx-build -W --keep-going -b html $(SPHINXOPTS) docs docs/_build/html
+
+$(VENV)/.installed-docs: pyproject.toml $(VENV)/.torch
+	$(BIN)/python -m pip install --quiet -e ".[docs]"
 	touch $@ $(VENV)/.installed
 
 lint: $(VENV)/.installed-test
