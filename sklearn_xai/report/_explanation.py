@@ -190,6 +190,7 @@ def write_report(results, directory, *, max_images: int = 8) -> Bunch:
             "are removed (deletion) or revealed on a blurred image (insertion); "
             "the legend gives each curve's area.",
         )
+        figures = []
         for kind, by_method in curves.items():
             names = list(by_method)
             display = FaithfulnessCurveDisplay(
@@ -198,9 +199,15 @@ def write_report(results, directory, *, max_images: int = 8) -> Bunch:
                 {name: float(by_method[name].auc) for name in names},
                 kind=kind,
             ).plot()
+            if len(names) > 4:  # keep the curves visible: legend outside
+                display.ax_.legend(
+                    loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize="small"
+                )
             save_png(f"{kind}_curves.png", display.figure_)
-            report.add_image(display.figure_, caption=f"{kind} curves")
-            plt.close(display.figure_)
+            figures.append(display.figure_)
+        report.add_gallery(figures, [f"{kind} curves" for kind in curves])
+        for figure in figures:
+            plt.close(figure)
 
     tuning = results.get("tuning")
     if tuning is not None:
@@ -238,8 +245,8 @@ def write_report(results, directory, *, max_images: int = 8) -> Bunch:
             display.figure_, caption="the tree (top levels) and its regions"
         )
         plt.close(display.figure_)
-        report.add_heading("Rules")
-        report.add_code(surrogate.rules)
+        n_lines = len(surrogate.rules.splitlines())
+        report.add_code(surrogate.rules, summary=f"the tree's rules ({n_lines} lines)")
 
     if results.get("notes"):
         report.add_section("Notes")

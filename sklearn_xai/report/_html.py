@@ -34,6 +34,7 @@ figure img{image-rendering:pixelated;border:1px solid #dfe3ea;max-width:100%}
 figcaption{font-size:.8em;color:#5b6475;max-width:220px;margin:auto}
 pre{background:#f1f3f6;padding:10px;overflow-x:auto;font-size:.85em}
 p.note{color:#5b6475;font-size:.9em}
+summary{cursor:pointer;color:#2f5fb3;margin:6px 0}
 div.scroll{overflow-x:auto}table.grid td.cell{padding:2px;border:none}
 table.grid figure{margin:0}table.grid th{background:none;border:none}
 table.grid th.caption{font-weight:normal;font-size:.75em;color:#5b6475;
@@ -148,9 +149,22 @@ class Report:
         css = ' class="note"' if note else ""
         self._current().append(f"<p{css}>{html.escape(str(text))}</p>")
 
-    def add_code(self, text: str) -> None:
-        """Add preformatted text (e.g. a decision tree's rules)."""
-        self._current().append(f"<pre>{html.escape(str(text))}</pre>")
+    def add_code(self, text: str, *, summary: str | None = None) -> None:
+        """Add preformatted text (e.g. a decision tree's rules).
+
+        Parameters
+        ----------
+        text : str
+            The text, shown in a monospace block.
+        summary : str or None, default=None
+            When given, the block is folded under this clickable line.
+        """
+        block = f"<pre>{html.escape(str(text))}</pre>"
+        if summary is not None:
+            block = (
+                f"<details><summary>{html.escape(summary)}</summary>{block}</details>"
+            )
+        self._current().append(block)
 
     def add_mapping(self, mapping, *, caption: str | None = None) -> None:
         """Add a two-column table of names and values.

@@ -90,7 +90,10 @@ def noise_tunnel(attribution, cnn, X, targets, *, variant, noise, **kwargs):
     module = cnn.module_.eval()
     inputs = torch.from_numpy(np.ascontiguousarray(X.transpose(0, 3, 1, 2)))
     tunnel = NoiseTunnel(attribution(module))
-    original = NoiseTunnel._add_noise_to_input
+    # The raw class attribute (a staticmethod object): reading it through the
+    # class would unwrap it, and restoring the bare function would then bind
+    # it as a method, breaking NoiseTunnel for every later test.
+    original = NoiseTunnel.__dict__["_add_noise_to_input"]
     NoiseTunnel._add_noise_to_input = staticmethod(add_noise)
     try:
         result = tunnel.attribute(
