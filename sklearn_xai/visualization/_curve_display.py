@@ -276,7 +276,10 @@ class FaithfulnessCurveDisplay:
             )
         figure, ax = check_ax(ax)
         lines = {}
-        for name, curve in self.curves.items():
+        # The colour cycle has 10 colours: later curves get a dashed style so
+        # no two curves look alike.
+        styles = ["-", "--", ":", "-."]
+        for i, (name, curve) in enumerate(self.curves.items()):
             curve = np.asarray(curve, dtype=np.float64)
             if curve.shape != fractions.shape:
                 raise ValueError(
@@ -284,7 +287,10 @@ class FaithfulnessCurveDisplay:
                     f"{fractions.shape}; got an array of shape {curve.shape}."
                 )
             (lines[name],) = ax.plot(
-                fractions, curve, label=f"{name} (AUC = {float(self.aucs[name]):.3f})"
+                fractions,
+                curve,
+                linestyle=styles[(i // 10) % len(styles)],
+                label=f"{name} (AUC = {float(self.aucs[name]):.3f})",
             )
         verb = "deleted" if kind == "deletion" else "inserted"
         better = "lower" if kind == "deletion" else "higher"
