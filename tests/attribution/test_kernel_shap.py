@@ -460,3 +460,19 @@ def test_bad_input_gets_clear_errors(cnn, rgb_data):
         ).fit(X).explain(X[:1])
     with pytest.raises(ValueError, match="FrozenEstimator"):
         KernelShapExplainer(LogisticRegression()).fit(X.reshape(len(X), -1))
+
+
+def test_pipeline_ending_in_a_cnn_equals_the_cnn(cnn, rgb_data):
+    # A Pipeline goes through the generic predict_proba path; an identity
+    # step in front must not change the explanation of the network.
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    X, _ = rgb_data
+    pipe = make_pipeline(FunctionTransformer(), cnn)
+    params = {"n_samples": 40, "random_state": 0}
+    direct = KernelShapExplainer(FrozenEstimator(cnn), **params).fit(X)
+    piped = KernelShapExplainer(FrozenEstimator(pipe), **params).fit(X)
+    np.testing.assert_allclose(
+        piped.explain(X[:2]), direct.explain(X[:2]), rtol=0, atol=1e-5
+    )
