@@ -231,11 +231,15 @@ class SurrogateTreeClassifier(SurrogateClassifier):
     ):
         """Draw the tree next to the image with its split regions outlined.
 
-        Left: :func:`sklearn.tree.plot_tree` with short feature names
-        (``r2c5`` = grid cell row 2, column 5; ``sp7`` = superpixel 7).
-        Right: ``reference_image`` with the region of every split feature
-        outlined and labelled; the root split's region is drawn thickest,
-        in red.
+        A shortcut for
+        :meth:`SurrogateTreeDisplay.from_estimator
+        <sklearn_xai.visualization.SurrogateTreeDisplay.from_estimator>` on the
+        mean training image. Left: :func:`sklearn.tree.plot_tree` with short
+        feature names (``r2c5`` = grid cell row 2, column 5; ``sp7`` =
+        superpixel 7). Right: ``reference_image`` with the region of every
+        split feature filled, outlined and labelled with the numbers of the
+        nodes that split on it; the root split's region is drawn thickest, in
+        red.
 
         Parameters
         ----------
@@ -253,73 +257,11 @@ class SurrogateTreeClassifier(SurrogateClassifier):
         -------
         figure : matplotlib.figure.Figure
         """
-        import matplotlib.pyplot as plt
-        from matplotlib.patches import Rectangle
-        from sklearn.tree import plot_tree
+        from ..visualization import SurrogateTreeDisplay
 
         check_is_fitted(self)
-        background, cmap = self._reference(reference_image)
-        masks = self._feature_masks()
-        if ax is None:
-            figure, (ax_tree, ax_image) = plt.subplots(
-                1, 2, figsize=(12, 5), gridspec_kw={"width_ratios": [2, 1]}
-            )
-        else:
-            ax_tree, ax_image = ax
-            figure = ax_tree.figure
-
-        names = self._short_feature_names()
-        plot_tree(
-            self.surrogate_,
-            feature_names=names,
-            class_names=[str(c) for c in self.surrogate_.classes_],
-            filled=True,
-            impurity=False,
-            max_depth=max_depth,
-            fontsize=fontsize,
-            ax=ax_tree,
+        background, _ = self._reference(reference_image)
+        display = SurrogateTreeDisplay.from_estimator(
+            self, image=background, max_depth=max_depth, ax=ax, fontsize=fontsize
         )
-
-        ax_image.imshow(background, cmap=cmap, interpolation="nearest")
-        tree = self.surrogate_.tree_
-        depths = self._node_depths()
-        split = tree.children_left >= 0
-        if max_depth is not None:
-            split &= depths <= max_depth
-        drawn = {}
-        for node in np.flatnonzero(split):  # root first: it keeps its style
-            drawn.setdefault(int(tree.feature[node]), node == 0)
-        colors = plt.get_cmap("tab10")
-        for i, (feature, is_root) in enumerate(drawn.items()):
-            mask = masks[feature]
-            color = "red" if is_root else colors(i % 10)
-            width = 3.0 if is_root else 1.5
-            rows, cols = np.nonzero(mask)
-            r0, r1, c0, c1 = rows.min(), rows.max(), cols.min(), cols.max()
-            if mask.sum() == (r1 - r0 + 1) * (c1 - c0 + 1):  # a rectangle
-                ax_image.add_patch(
-                    Rectangle(
-                        (c0 - 0.5, r0 - 0.5),
-                        c1 - c0 + 1,
-                        r1 - r0 + 1,
-                        fill=False,
-                        edgecolor=color,
-                        linewidth=width,
-                    )
-                )
-            else:
-                ax_image.contour(
-                    mask.astype(float), levels=[0.5], colors=[color], linewidths=width
-                )
-            ax_image.text(
-                cols.mean(),
-                rows.mean(),
-                names[feature],
-                color=color,
-                ha="center",
-                va="center",
-                fontsize=8,
-            )
-        ax_image.set_title("split regions")
-        ax_image.set_axis_off()
-        return figure
+        return display.figure_

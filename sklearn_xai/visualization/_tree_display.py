@@ -123,6 +123,8 @@ class SurrogateTreeDisplay:
         image: ArrayLike | None = None,
         max_depth: int | None = None,
         fig: Figure | None = None,
+        ax=None,
+        fontsize: float | None = None,
     ) -> SurrogateTreeDisplay:
         """Draw a fitted surrogate tree and the regions of its splits.
 
@@ -140,6 +142,10 @@ class SurrogateTreeDisplay:
             Draw the tree, and the regions of its splits, down to this depth.
         fig : matplotlib Figure or None, default=None
             Where to draw; None makes a new figure.
+        ax : sequence of two matplotlib Axes or None, default=None
+            Draw the tree and the image on these instead (``fig`` unused).
+        fontsize : float or None, default=None
+            Font size of the tree's boxes; None lets matplotlib fit them.
 
         Returns
         -------
@@ -167,7 +173,7 @@ class SurrogateTreeDisplay:
             image=_surrogate_image(surrogate, image),
             max_depth=max_depth,
         )
-        return display.plot(fig=fig)
+        return display.plot(fig=fig, ax=ax, fontsize=fontsize)
 
     def _split_features(self):
         """``{feature: [node ids]}`` of the drawn splits, root's feature first."""
@@ -180,13 +186,19 @@ class SurrogateTreeDisplay:
             features.setdefault(int(tree.feature[node]), []).append(int(node))
         return features
 
-    def plot(self, fig: Figure | None = None) -> SurrogateTreeDisplay:
+    def plot(
+        self, fig: Figure | None = None, *, ax=None, fontsize: float | None = None
+    ) -> SurrogateTreeDisplay:
         """Draw the tree and the regions.
 
         Parameters
         ----------
         fig : matplotlib Figure or None, default=None
             Where to draw (two Axes are added to it); None makes a new figure.
+        ax : sequence of two matplotlib Axes or None, default=None
+            Draw the tree and the image on these instead (``fig`` unused).
+        fontsize : float or None, default=None
+            Font size of the tree's boxes; None lets matplotlib fit them.
 
         Returns
         -------
@@ -221,8 +233,16 @@ class SurrogateTreeDisplay:
                     f"an array of shape {np.shape(self.image)}."
                 )
 
-        figure = check_fig(fig, figsize=(12, 5))
-        axes = figure.subplots(1, 2, gridspec_kw={"width_ratios": [2, 1]})
+        if ax is None:
+            figure = check_fig(fig, figsize=(12, 5))
+            axes = figure.subplots(1, 2, gridspec_kw={"width_ratios": [2, 1]})
+        else:
+            axes = list(ax)
+            if len(axes) != 2:
+                raise ValueError(
+                    f"ax must be two matplotlib Axes (tree, image); got {len(axes)}."
+                )
+            figure = axes[0].figure
         ax_tree, ax_image = axes
         names = [str(n) for n in self.feature_names]
         plot_tree(
@@ -233,6 +253,7 @@ class SurrogateTreeDisplay:
             impurity=False,
             node_ids=True,
             max_depth=self.max_depth,
+            fontsize=fontsize,
             ax=ax_tree,
         )
 
