@@ -74,10 +74,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser(
         "demo",
-        help="train the CNN on bundled data and evaluate it on held-out images",
+        help="the main job: train, explain, score, tune and report on bundled data",
         description=(
             "The main job: trains the library's CNN classifier on a bundled, "
-            "offline dataset and prints its accuracy on held-out images."
+            "offline dataset, explains held-out images with every method, "
+            "scores every explanation with every metric family (localization "
+            "on shapes), tunes LIME by deletion AUC, fits a surrogate tree, "
+            "prints the results table and writes a self-contained "
+            "OUT/report.html with metrics.csv and PNGs."
         ),
     )
     demo.add_argument(
@@ -89,13 +93,14 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--quick",
         action="store_true",
-        help="fewer epochs and images, for a fast smoke run",
+        help="fewer epochs, explained images and samples: under 2 minutes on 2 cores",
     )
     demo.add_argument(
         "--epochs",
         type=_positive_int,
         default=None,
-        help="training epochs (default: 15, or 5 with --quick)",
+        help="training epochs (default per dataset: digits 15, faces 30, shapes 25; "
+        "about a third with --quick)",
     )
     demo.add_argument(
         "--random-state",
