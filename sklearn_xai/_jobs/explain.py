@@ -215,7 +215,7 @@ def _run_shards(tasks, n_shards, *, n_jobs, scheduler, progress):
                     "pip install 'sklearn-xai[distributed]'."
                 ) from None
             try:
-                client = stack.enter_context(Client(scheduler, timeout="10s"))
+                stack.enter_context(Client(scheduler, timeout="10s"))
             except OSError as exc:
                 raise ValueError(
                     f"cannot reach the dask scheduler at {scheduler!r}: {exc}"
@@ -223,20 +223,15 @@ def _run_shards(tasks, n_shards, *, n_jobs, scheduler, progress):
             stack.enter_context(
                 parallel_config(backend="dask", wait_for_workers_timeout=60)
             )
+            # joblib's dask backend returns the results as a list, at the end.
             parallel = Parallel(n_jobs=-1)
-            del client
-            return_as = "list"
         else:
             parallel = Parallel(n_jobs=n_jobs, return_as="generator_unordered")
-            return_as = "generator_unordered"
         bar = stack.enter_context(
             tqdm(total=n_shards, desc="explaining", unit="shard", disable=not progress)
         )
-        results = parallel(tasks)
-        if return_as == "list":
-            bar.update(n_shards)
-        for summary in results:
-            bar.update(0 if return_as == "list" else 1)
+        for summary in parallel(tasks):
+            bar.update()
             yield summary
 
 

@@ -6,6 +6,9 @@ import time
 
 import numpy as np
 
+from ..metrics._faithfulness import _auc
+from .explaining import quiet_captum
+
 #: Column name -> (family, greater_is_better). The order is the table's.
 METRICS = {
     "deletion AUC": ("faithfulness", False),
@@ -31,18 +34,8 @@ FAST_FAMILIES = ("faithfulness", "complexity")
 CURVE_BASELINE = "blur"
 
 
-def score_explanations(*args, **kwargs):
-    """Score one explainer's attributions with each metric family.
-
-    See :func:`_score_explanations`; captum's hook notices are hidden.
-    """
-    from .explaining import quiet_captum
-
-    with quiet_captum():
-        return _score_explanations(*args, **kwargs)
-
-
-def _score_explanations(
+@quiet_captum()
+def score_explanations(
     explainer,
     X,
     attributions,
@@ -53,6 +46,8 @@ def _score_explanations(
     random_state=0,
 ):
     """Score one explainer's attributions of ``X`` with each metric family.
+
+    captum's notices of the hooks it sets (and removes) are hidden.
 
     Parameters
     ----------
@@ -107,7 +102,7 @@ def _score_explanations(
                 model, X, attributions, n_steps=n_steps, baseline=CURVE_BASELINE
             )
             curves[kind] = curve
-            scores[f"{kind} AUC"] = np.trapezoid(curve.scores, curve.fractions, axis=1)
+            scores[f"{kind} AUC"] = _auc(curve)
         scores["faithfulness corr."] = metrics.faithfulness_correlation(
             model,
             X,

@@ -8,7 +8,7 @@ import re
 import numpy as np
 from sklearn.utils import Bunch
 
-from ._html import Report
+from ._html import Report, png_bytes
 
 __all__ = ["write_report"]
 
@@ -29,19 +29,6 @@ _FAMILY_TEXT = (
 
 def _slug(text):
     return re.sub(r"[^a-z0-9]+", "_", str(text).lower()).strip("_")
-
-
-def _as_uint8(image):
-    image = np.asarray(image)
-    if image.dtype == np.uint8:
-        return image
-    image = image.astype(np.float64)
-    low, high = np.nanmin(image), np.nanmax(image)
-    if low >= 0.0 and high <= 1.0:
-        scaled = image
-    else:
-        scaled = (image - low) / (high - low) if high > low else image * 0.0
-    return np.clip(np.round(scaled * 255.0), 0, 255).astype(np.uint8)
 
 
 def _check_results(results):
@@ -108,7 +95,6 @@ def write_report(results, directory, *, max_images: int = 8) -> Bunch:
     >>> paths.html.endswith("report.html")
     True
     """
-    import cv2
     import matplotlib
 
     matplotlib.use("Agg", force=False)
@@ -119,6 +105,7 @@ def write_report(results, directory, *, max_images: int = 8) -> Bunch:
         SurrogateTreeDisplay,
         overlay_attribution,
     )
+    from ..visualization._base import check_image
 
     _check_results(results)
     directory = os.fspath(directory)
@@ -126,21 +113,25 @@ def write_report(results, directory, *, max_images: int = 8) -> Bunch:
     written = []
 
     def save_png(name, image):
-        path = os.path.join(directory, name)
+        """Write ``image`` as ``directory/name``; return its PNG bytes.
+
+        The page embeds the same bytes, so each image is encoded once; a
+        figure is closed once encoded.
+        """
+        data = png_bytes(image)
         if hasattr(image, "savefig"):
-            image.savefig(path, dpi=100, bbox_inches="tight")
-        else:
-            rgb = np.asarray(image)
-            bgr = rgb[..., ::-1] if rgb.ndim == 3 and rgb.shape[-1] == 3 else rgb
-            if not cv2.imwrite(path, np.ascontiguousarray(bgr)):
-                raise OSError(f"could not write {path!r}.")
+            plt.close(image)
+        path = os.path.join(directory, name)
+        with open(path, "wb") as handle:
+            handle.write(data)
         written.append(path)
+        return data
 
     report = Report(results["title"], subtitle=results.get("subtitle"))
     images = np.asarray(results["images"])[:max_images]
     captions = list(results.get("captions") or [""] * len(results["images"]))
     captions = captions[: len(images)]
-    shown = [_as_uint8(image) for image in images]
+    shown = [check_image(image) for image in images]
     width = 96 if images.shape[1] < 96 else None
 
     report.add_section("Model and data")
@@ -163,9 +154,10 @@ def write_report(results, directory, *, max_images: int = 8) -> Bunch:
             overlay_attribution(image, attribution, sign="positive")
             for image, attribution in zip(images, np.asarray(maps), strict=False)
         ]
-        for i, overlay in enumerate(overlays):
+        grid[method] = [
             save_png(os.path.join("overlays", f"{_slug(method)}_{i}.png"), overlay)
-        grid[method] = overlays
+            for i, overlay in enumerate(overlays)
+        ]
     report.add_image_grid(grid, column_captions=captions, width=width)
 
     metrics = results["metrics"]
@@ -205,11 +197,8 @@ def write_report(results, directory, *, max_images: int = 8) -> Bunch:
                 display.ax_.legend(
                     loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize="small"
                 )
-            save_png(f"{kind}_curves.png", display.figure_)
-            figures.append(display.figure_)
+            figures.append(save_png(f"{kind}_curves.png", display.figure_))
         report.add_gallery(figures, [f"{kind} curves" for kind in curves])
-        for figure in figures:
-            plt.close(figure)
 
     tuning = results.get("tuning")
     if tuning is not None:
@@ -242,11 +231,10 @@ def write_report(results, directory, *, max_images: int = 8) -> Bunch:
         display = SurrogateTreeDisplay.from_estimator(
             surrogate.estimator, image=images[0], max_depth=3
         )
-        save_png("surrogate_tree.png", display.figure_)
         report.add_image(
-            display.figure_, caption="the tree (top levels) and its regions"
+            save_png("surrogate_tree.png", display.figure_),
+            caption="the tree (top levels) and its regions",
         )
-        plt.close(display.figure_)
         n_lines = len(surrogate.rules.splitlines())
         report.add_code(surrogate.rules, summary=f"the tree's rules ({n_lines} lines)")
 

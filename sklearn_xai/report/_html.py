@@ -42,8 +42,13 @@ text-align:center;max-width:110px}
 """
 
 
-def _png_bytes(image):
-    """Encode an image (uint8 array or matplotlib figure) as PNG bytes."""
+def png_bytes(image) -> bytes:
+    """Encode an image (uint8 array or matplotlib figure) as PNG bytes.
+
+    Bytes are taken as an already encoded PNG and returned as they are.
+    """
+    if isinstance(image, bytes):
+        return image
     if hasattr(image, "savefig"):  # a matplotlib Figure
         buffer = io.BytesIO()
         image.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
@@ -244,12 +249,13 @@ class Report:
         )
 
     def add_image(self, image, *, caption: str | None = None, width=None) -> None:
-        """Embed an image (uint8 array, RGB or gray, or a matplotlib Figure).
+        """Embed an image (uint8 array, RGB or gray, a Figure or PNG bytes).
 
         Parameters
         ----------
-        image : ndarray of uint8 or matplotlib.figure.Figure
-            What to show; arrays are RGB ``(H, W, 3)`` or gray ``(H, W)``.
+        image : ndarray of uint8, matplotlib.figure.Figure or bytes
+            What to show; arrays are RGB ``(H, W, 3)`` or gray ``(H, W)``;
+            bytes are an encoded PNG.
         caption : str or None, default=None
             Text under the image.
         width : int or None, default=None
@@ -262,8 +268,8 @@ class Report:
 
         Parameters
         ----------
-        images : sequence of ndarray or Figure
-            The images.
+        images : sequence of ndarray, Figure or bytes
+            The images (as for :meth:`add_image`).
         captions : sequence of str or None, default=None
             One caption per image.
         width : int or None, default=None
@@ -288,8 +294,8 @@ class Report:
         Parameters
         ----------
         rows : dict
-            Row label (e.g. a method name) -> sequence of images (uint8
-            arrays or Figures), one per column.
+            Row label (e.g. a method name) -> sequence of images (as for
+            :meth:`add_image`), one per column.
         column_captions : sequence of str or None, default=None
             One caption per column, shown above the grid.
         width : int or None, default=None
@@ -369,7 +375,7 @@ def _arrow(greater):
 
 
 def _figure_html(image, caption, width):
-    data = base64.b64encode(_png_bytes(image)).decode("ascii")
+    data = base64.b64encode(png_bytes(image)).decode("ascii")
     alt = html.escape(caption or "image", quote=True)
     size = f' width="{int(width)}"' if width else ""
     text = f"<figcaption>{html.escape(caption)}</figcaption>" if caption else ""
