@@ -35,6 +35,10 @@ CPU timings on a loaded machine).
 
 from __future__ import annotations
 
+import _environment  # noqa: F401  (sets ONEDNN_MAX_CPU_ISA before torch loads)
+
+# isort: split
+
 import argparse
 import statistics
 import time

@@ -20,6 +20,10 @@ Run ``python benchmarks/bench_lime.py`` (``--quick`` for a short run,
 
 from __future__ import annotations
 
+import _environment  # noqa: F401  (sets ONEDNN_MAX_CPU_ISA before torch loads)
+
+# isort: split
+
 import argparse
 import os
 import sys

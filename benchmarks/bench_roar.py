@@ -50,6 +50,10 @@ run time).
 
 from __future__ import annotations
 
+import _environment  # noqa: F401  (sets ONEDNN_MAX_CPU_ISA before torch loads)
+
+# isort: split
+
 import argparse
 import time
 

@@ -13,6 +13,10 @@ leaves and the fit time. Goal: held-out fidelity >= 0.90 at depth <= 8.
 
 from __future__ import annotations
 
+import _environment  # noqa: F401  (sets ONEDNN_MAX_CPU_ISA before torch loads)
+
+# isort: split
+
 import argparse
 import time
 

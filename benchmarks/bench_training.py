@@ -12,6 +12,10 @@ Run ``python benchmarks/bench_training.py`` (``--quick`` for a smoke run).
 
 from __future__ import annotations
 
+import _environment  # noqa: F401  (sets ONEDNN_MAX_CPU_ISA before torch loads)
+
+# isort: split
+
 import argparse
 import statistics
 import time

@@ -4,6 +4,11 @@ import os
 
 import pytest
 
+# Before anything imports torch (oneDNN reads it once, when torch loads):
+# its AVX-512 kernels can crash the backward pass of a ResNet at 224x224
+# ("double free or corruption"). See Troubleshooting in the README.
+os.environ.setdefault("ONEDNN_MAX_CPU_ISA", "AVX2")
+
 
 def pytest_configure(config):
     # Under pytest-xdist each worker gets one torch thread: two workers with

@@ -33,3 +33,34 @@ def test_benchmark_errors(tmp_path, capsys):
     (tmp_path / "bench_a.py").write_text("")
     assert main(["benchmark", "--benchmarks", str(tmp_path), "--only", "nope"]) == 1
     assert "unknown benchmark 'nope'" in capsys.readouterr().err
+
+
+def test_benchmark_reports_a_crashed_script_and_runs_the_rest(
+    tmp_path, capsys, monkeypatch
+):
+    # A script a signal kills (as torch's oneDNN kernels can, with a segfault)
+    # is reported as crashed; the scripts after it still run, with oneDNN
+    # capped at AVX2 unless the environment says otherwise.
+    monkeypatch.delenv("ONEDNN_MAX_CPU_ISA", raising=False)
+    bench = tmp_path / "benchmarks"
+    bench.mkdir()
+    (bench / "bench_a_crash.py").write_text(
+        "import os, signal\nos.kill(os.getpid(), signal.SIGSEGV)\n"
+    )
+    (bench / "bench_b_env.py").write_text(
+        "import os\nprint(os.environ.get('ONEDNN_MAX_CPU_ISA'))\n"
+    )
+    out = tmp_path / "out"
+    assert main(["benchmark", "--benchmarks", str(bench), "--out", str(out)]) == 1
+    summary = pd.read_csv(out / "summary.csv", index_col="benchmark")
+    assert summary.loc["bench_a_crash", "status"] == "crashed: SIGSEGV"
+    assert summary.loc["bench_b_env", "status"] == "ok"
+    assert "crashed: SIGSEGV" in capsys.readouterr().out
+    assert "crashed: SIGSEGV" in (out / "bench_a_crash.txt").read_text()
+    assert (out / "bench_b_env.txt").read_text().strip() == "AVX2"
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX512_CORE")
+    assert main(
+        ["benchmark", "--benchmarks", str(bench), "--only", "bench_b_env",
+         "--out", str(out)]
+    ) == 0  # fmt: skip
+    assert (out / "bench_b_env.txt").read_text().strip() == "AVX512_CORE"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -34,6 +35,19 @@ def find_benchmarks(directory=None):
     )
 
 
+def _status(returncode):
+    """``ok``, ``failed (code)``, or ``crashed: SIGSEGV`` for a signal's kill."""
+    if returncode == 0:
+        return "ok"
+    if returncode < 0:
+        try:
+            name = signal.Signals(-returncode).name
+        except ValueError:
+            name = f"signal {-returncode}"
+        return f"crashed: {name}"
+    return f"failed ({returncode})"
+
+
 def run_benchmarks(
     *, quick=False, out="sklearn-xai-benchmarks", only=None, directory=None
 ):
@@ -54,7 +68,16 @@ def run_benchmarks(
     Returns
     -------
     summary : pandas.DataFrame
-        One row per script: exit status and seconds.
+        One row per script: its status (``ok``, ``failed (code)``, or
+        ``crashed: SIGSEGV`` and the like for a script a signal killed) and
+        seconds.
+
+    Notes
+    -----
+    Each script runs in its own process, so one that crashes does not stop
+    the others. The processes get ``ONEDNN_MAX_CPU_ISA=AVX2`` unless the
+    environment sets it: torch's oneDNN AVX-512 kernels can crash the
+    backward pass of a ResNet at 224x224 ("double free or corruption").
     """
     import pandas as pd
 
@@ -70,7 +93,7 @@ def run_benchmarks(
         scripts = [names[name] for name in only]
     os.makedirs(out, exist_ok=True)
     rows = []
-    env = {**os.environ, "MPLBACKEND": "Agg"}
+    env = {"ONEDNN_MAX_CPU_ISA": "AVX2", **os.environ, "MPLBACKEND": "Agg"}
     for script in scripts:
         command = [sys.executable, str(script)] + (["--quick"] if quick else [])
         print(f"running {' '.join(command[1:])}", flush=True)
@@ -80,11 +103,13 @@ def run_benchmarks(
             cwd=folder.parent,
         )  # fmt: skip
         seconds = time.perf_counter() - start
+        status = _status(result.returncode)
         text = result.stdout + (
-            f"\n--- stderr ---\n{result.stderr}" if result.returncode else ""
+            f"\n--- stderr ---\n{result.stderr}\n--- {status} ---\n"
+            if result.returncode
+            else ""
         )
         Path(out, f"{script.stem}.txt").write_text(text, encoding="utf-8")
-        status = "ok" if result.returncode == 0 else f"failed ({result.returncode})"
         print(f"  {status} in {seconds:.1f} s -> {Path(out, script.stem + '.txt')}")
         rows.append({"benchmark": script.stem, "status": status, "seconds": seconds})
     summary = pd.DataFrame(rows).set_index("benchmark")
