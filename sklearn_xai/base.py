@@ -5,13 +5,12 @@ from __future__ import annotations
 from numbers import Integral
 
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin, clone
-from sklearn.frozen import FrozenEstimator
+from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils import Bunch, check_random_state
 from sklearn.utils.validation import check_is_fitted
 
+from ._adapter import batched_predict_proba, check_model, fit_model, model_classes
 from .utils._compat import HasMethods, Interval
-from .utils._model import batched_predict_proba
 from .utils._validation import label_indices, validate_images
 
 __all__ = ["BaseExplainer"]
@@ -99,7 +98,10 @@ class BaseExplainer(TransformerMixin, BaseEstimator):
             Training images.
         y : array-like of shape (n,) or None, default=None
             Labels to fit a clone of ``estimator``; not needed when the
-            estimator is a :class:`~sklearn.frozen.FrozenEstimator`.
+            estimator is a :class:`~sklearn.frozen.FrozenEstimator` or a
+            trained network (:class:`~sklearn_xai.neural_network.TorchClassifier`,
+            :class:`~sklearn_xai.neural_network.OnnxClassifier`, alone or
+            ending a pipeline), which are used without training.
         **fit_params
             Passed to the estimator's ``fit``.
 
@@ -108,28 +110,15 @@ class BaseExplainer(TransformerMixin, BaseEstimator):
         self : object
             The fitted explainer.
         """
+        check_model(self.estimator, require_methods=False)
         self._validate_params()
         images, layout = validate_images(
             self, X, reset=True, image_shape=self.image_shape
         )
-        if isinstance(self.estimator, FrozenEstimator):
-            self.estimator_ = self.estimator
-        else:
-            if y is None:
-                raise ValueError(
-                    f"{type(self).__name__}.fit needs y to fit a clone of "
-                    f"{type(self.estimator).__name__}; to explain an already "
-                    "trained model without refitting it, wrap it in "
-                    "sklearn.frozen.FrozenEstimator."
-                )
-            self.estimator_ = clone(self.estimator).fit(X, y, **fit_params)
-        classes = getattr(self.estimator_, "classes_", None)
-        if classes is None:
-            raise TypeError(
-                "estimator must be a classifier with a classes_ attribute once "
-                f"fitted; {type(self.estimator).__name__} has none."
-            )
-        self.classes_ = np.asarray(classes)
+        self.estimator_ = fit_model(
+            self.estimator, X, y, owner=type(self).__name__, **fit_params
+        )
+        self.classes_ = model_classes(self.estimator_)
         self.input_ndim_ = layout.ndim
         self._fit_images(images)
         return self

@@ -6,8 +6,8 @@ import inspect
 
 import numpy as np
 
+from .._adapter import check_cam_layer, default_cam_layer
 from ..utils._compat import StrOptions
-from ._gradcam import conv_layer_names
 from ._gradient import CHANNEL_REDUCTION_CONSTRAINT, _GradientExplainer
 
 #: The captum classes ``method`` accepts by name. Those taking a ``layer``
@@ -135,10 +135,11 @@ class CaptumExplainer(_GradientExplainer):
 
     Parameters
     ----------
-    estimator : CNNClassifier or Pipeline
-        A :class:`~sklearn_xai.neural_network.CNNClassifier` or a
-        :class:`~sklearn.pipeline.Pipeline` ending in one, or a trained one
-        in :class:`~sklearn.frozen.FrozenEstimator`.
+    estimator : CNNClassifier, TorchClassifier or Pipeline
+        A torch-backed classifier (:class:`~sklearn_xai.neural_network.CNNClassifier`,
+        or :class:`~sklearn_xai.neural_network.TorchClassifier` for a
+        network trained elsewhere) or a :class:`~sklearn.pipeline.Pipeline`
+        ending in one, optionally in :class:`~sklearn.frozen.FrozenEstimator`.
     method : str or captum.attr.Attribution subclass, default="Saliency"
         One of the supported names (``"Deconvolution"``, ``"DeepLift"``,
         ``"DeepLiftShap"``, ``"FeatureAblation"``, ``"GradientShap"``,
@@ -299,7 +300,7 @@ class CaptumExplainer(_GradientExplainer):
             _RESERVED_ATTRIBUTE,
         )
         self.method_class_ = cls
-        self.layer_ = self._resolve_layer(model.module, name, takes_layer)
+        self.layer_ = self._resolve_layer(model, images, name, takes_layer)
 
     @staticmethod
     def _check_params_of(argument, params, where, func, skip, reserved):
@@ -322,8 +323,7 @@ class CaptumExplainer(_GradientExplainer):
                 f"takes {accepted}."
             )
 
-    def _resolve_layer(self, module, name, takes_layer):
-        names = conv_layer_names(module)
+    def _resolve_layer(self, model, images, name, takes_layer):
         if not takes_layer:
             if self.layer is not None:
                 raise ValueError(
@@ -331,20 +331,11 @@ class CaptumExplainer(_GradientExplainer):
                     "leave layer=None."
                 )
             return None
+        inputs = model.input_tensor(images[:1], layout_ndim=self.input_ndim_)
         if self.layer is None:
-            if not names:
-                raise ValueError(
-                    f"layer=None picks the last torch.nn.Conv2d for {name}, but "
-                    f"{type(module).__name__} has none; pass a layer name."
-                )
-            return names[-1]
-        try:
-            module.get_submodule(self.layer)
-        except AttributeError:
-            raise ValueError(
-                f"layer {self.layer!r} is not a submodule of "
-                f"{type(module).__name__}; its convolutional layers are {names}."
-            ) from None
+            # The class-activation default (see GradCAMExplainer).
+            return default_cam_layer(model, inputs)
+        check_cam_layer(model, inputs, self.layer)
         return self.layer
 
     # -- explaining ----------------------------------------------------------
@@ -380,12 +371,12 @@ class CaptumExplainer(_GradientExplainer):
     def _build(self, model):
         from torch import nn
 
-        forward = model.module
+        forward = model.forward
         if self.output == "probabilities":
-            forward = nn.Sequential(model.module, nn.Softmax(dim=1)).eval()
+            forward = nn.Sequential(model.forward, nn.Softmax(dim=1)).eval()
         args = [forward]
         if self.layer_ is not None:
-            args.append(model.module.get_submodule(self.layer_))
+            args.append(model.layer(self.layer_))
         return self.method_class_(*args, **(self.method_params or {}))
 
     def _attribute_kwargs(self, method, inputs, targets):

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
+from .._adapter import check_cam_layer, default_cam_layer, feature_maps
 from ._gradient import _GradientExplainer
+
+
+def layer_output(model, name, inputs):
+    """The output of layer ``name`` on ``inputs`` (captum's LayerActivation)."""
+    from captum.attr import LayerActivation
+
+    return LayerActivation(model.forward, model.layer(name)).attribute(inputs)
 
 
 def conv_layer_names(module):
@@ -47,16 +55,29 @@ class GradCAMExplainer(_GradientExplainer):
 
     Parameters
     ----------
-    estimator : CNNClassifier or Pipeline
-        A :class:`~sklearn_xai.neural_network.CNNClassifier` or a
-        :class:`~sklearn.pipeline.Pipeline` ending in one, or a trained one
-        in :class:`~sklearn.frozen.FrozenEstimator`.
+    estimator : CNNClassifier, TorchClassifier or Pipeline
+        A torch-backed classifier (:class:`~sklearn_xai.neural_network.CNNClassifier`,
+        or :class:`~sklearn_xai.neural_network.TorchClassifier` for a
+        network trained elsewhere) or a :class:`~sklearn.pipeline.Pipeline`
+        ending in one, optionally in :class:`~sklearn.frozen.FrozenEstimator`.
     layer : str or None, default=None
-        Dotted name of the layer whose output is explained, as in
-        ``module.get_submodule(layer)`` (e.g. ``"features.block1.conv"`` of a
-        :class:`~sklearn_xai.neural_network.SmallCNN`); any layer with
-        ``(n, K, h, w)`` outputs works. None picks the last
-        :class:`torch.nn.Conv2d` of the network.
+        The layer whose output is explained: a dotted name as in
+        ``network.get_submodule(layer)`` (e.g. ``"layer4"`` of a torchvision
+        ResNet, ``"blocks.3.norm1"`` of a ViT), or a Keras layer name. Its
+        output is read as feature maps: ``(n, K, h, w)``; channels last for
+        Keras; a token sequence ``(n, [1 +] h * w, K)`` becomes ``(n, K, h,
+        w)`` (class tokens dropped, the grid from the token count and the
+        image's aspect ratio). None picks the output of the last
+        convolutional stage or block after its nonlinearity (see
+        :func:`sklearn_xai._adapter.default_cam_layer`: ``layer4`` of a
+        ResNet, the last block's ReLU of
+        :class:`~sklearn_xai.neural_network.SmallCNN`); a vision transformer
+        has no default. A layer called more than once in ``forward`` (a
+        reused in-place ReLU) is refused: name its block instead.
+    reshape : callable or None, default=None
+        A function turning the layer's output into ``(n, K, h, w)`` feature
+        maps, for outputs the rules above do not read (e.g. a Swin stage's
+        ``(n, h, w, K)``).
     relu : bool, default=True
         Keep only positive evidence, as in the paper (captum's
         ``relu_attributions``); False keeps the signed map.
@@ -108,7 +129,7 @@ class GradCAMExplainer(_GradientExplainer):
     >>> clf = CNNClassifier(max_epochs=1, random_state=0).fit(X[:100], y[:100])
     >>> explainer = GradCAMExplainer(FrozenEstimator(clf)).fit(X[:100])
     >>> explainer.layer_
-    'features.block1.conv'
+    'features.block1.relu'
     >>> explainer.explain(X[:2]).shape
     (2, 8, 8)
     """
@@ -117,6 +138,7 @@ class GradCAMExplainer(_GradientExplainer):
         **_GradientExplainer._parameter_constraints,
         "layer": [None, str],
         "relu": ["boolean"],
+        "reshape": [None, callable],
     }
 
     def __init__(
@@ -125,6 +147,7 @@ class GradCAMExplainer(_GradientExplainer):
         *,
         layer=None,
         relu=True,
+        reshape=None,
         batch_size=32,
         n_jobs=None,
         random_state=None,
@@ -134,6 +157,7 @@ class GradCAMExplainer(_GradientExplainer):
         self.estimator = estimator
         self.layer = layer
         self.relu = relu
+        self.reshape = reshape
         self.batch_size = batch_size
         self.n_jobs = n_jobs
         self.random_state = random_state
@@ -174,47 +198,45 @@ class GradCAMExplainer(_GradientExplainer):
     # -- machinery ---------------------------------------------------------
 
     def _fit_network(self, model, images):
-        names = conv_layer_names(model.module)
+        inputs = model.input_tensor(images[:1], layout_ndim=self.input_ndim_)
         if self.layer is None:
-            if not names:
-                raise ValueError(
-                    "layer=None picks the last torch.nn.Conv2d of the network, "
-                    f"but {type(model.module).__name__} has none; pass the "
-                    "dotted name of a layer with (n, K, h, w) outputs."
-                )
-            self.layer_ = names[-1]
-            return
-        try:
-            model.module.get_submodule(self.layer)
-        except AttributeError:
-            raise ValueError(
-                f"layer {self.layer!r} is not a submodule of "
-                f"{type(model.module).__name__}; its convolutional layers are "
-                f"{names}."
-            ) from None
-        self.layer_ = self.layer
+            self.layer_ = default_cam_layer(model, inputs)
+        else:
+            check_cam_layer(model, inputs, self.layer)
+            self.layer_ = self.layer
+        # Check now that the layer's output reads as feature maps.
+        with model.evaluating():
+            activations = layer_output(model, self.layer_, inputs)
+        self._feature_maps(model, activations, inputs)
+
+    def _feature_maps(self, model, tensor, inputs):
+        return feature_maps(
+            tensor,
+            channels_last=model.channels_last,
+            image_size=tuple(inputs.shape[2:]),
+            reshape=self.reshape,
+            name=self.layer_,
+        )
 
     def _attribute(self, model, inputs, targets, images):
         import torch
-        from captum._utils.gradient import compute_layer_gradients_and_eval
-        from captum.attr import LayerActivation, LayerAttribution
+        from captum.attr import LayerAttribution
 
-        layer = model.module.get_submodule(self.layer_)
+        from ..utils._compat import compute_layer_gradients_and_eval
+
+        layer = model.layer(self.layer_)
         if self._needs_gradients:
             gradients, activations = compute_layer_gradients_and_eval(
-                model.module, layer, (inputs,), targets
+                model.forward, layer, (inputs,), targets
             )
-            gradients, activations = gradients[0], activations[0]
+            gradients = self._feature_maps(model, gradients[0], inputs)
+            activations = self._feature_maps(model, activations[0], inputs)
         else:
             gradients = None
-            activations = LayerActivation(model.module, layer).attribute(inputs)
-        if activations.ndim != 4:
-            raise ValueError(
-                f"layer {self.layer_!r} outputs a tensor of shape "
-                f"{tuple(activations.shape)}; Grad-CAM needs (n, K, h, w) "
-                "feature maps, e.g. a convolutional layer."
+            activations = self._feature_maps(
+                model, layer_output(model, self.layer_, inputs), inputs
             )
-        weights = self._weights(model.module, inputs, targets, activations, gradients)
+        weights = self._weights(model.forward, inputs, targets, activations, gradients)
         cam = torch.sum(weights * activations, dim=1, keepdim=True)
         if self.relu:
             cam = torch.relu(cam)

@@ -35,14 +35,29 @@ class GradCAMPlusPlusExplainer(GradCAMExplainer):
 
     Parameters
     ----------
-    estimator : CNNClassifier or Pipeline
-        A :class:`~sklearn_xai.neural_network.CNNClassifier` or a
-        :class:`~sklearn.pipeline.Pipeline` ending in one, or a trained one
-        in :class:`~sklearn.frozen.FrozenEstimator`.
+    estimator : CNNClassifier, TorchClassifier or Pipeline
+        A torch-backed classifier (:class:`~sklearn_xai.neural_network.CNNClassifier`,
+        or :class:`~sklearn_xai.neural_network.TorchClassifier` for a
+        network trained elsewhere) or a :class:`~sklearn.pipeline.Pipeline`
+        ending in one, optionally in :class:`~sklearn.frozen.FrozenEstimator`.
     layer : str or None, default=None
-        Dotted name of the layer whose output is explained (any layer with
-        ``(n, K, h, w)`` outputs); None picks the last
-        :class:`torch.nn.Conv2d` of the network.
+        The layer whose output is explained: a dotted name as in
+        ``network.get_submodule(layer)`` (e.g. ``"layer4"`` of a torchvision
+        ResNet, ``"blocks.3.norm1"`` of a ViT), or a Keras layer name. Its
+        output is read as feature maps: ``(n, K, h, w)``; channels last for
+        Keras; a token sequence ``(n, [1 +] h * w, K)`` becomes ``(n, K, h,
+        w)`` (class tokens dropped, the grid from the token count and the
+        image's aspect ratio). None picks the output of the last
+        convolutional stage or block after its nonlinearity (see
+        :func:`sklearn_xai._adapter.default_cam_layer`: ``layer4`` of a
+        ResNet, the last block's ReLU of
+        :class:`~sklearn_xai.neural_network.SmallCNN`); a vision transformer
+        has no default. A layer called more than once in ``forward`` (a
+        reused in-place ReLU) is refused: name its block instead.
+    reshape : callable or None, default=None
+        A function turning the layer's output into ``(n, K, h, w)`` feature
+        maps, for outputs the rules above do not read (e.g. a Swin stage's
+        ``(n, h, w, K)``).
     relu : bool, default=True
         Keep only positive evidence in the final map, as in the paper.
     batch_size : int, default=32

@@ -16,10 +16,10 @@ from collections import defaultdict
 
 import numpy as np
 
+from .._adapter import get_torch_model
 from ..base import BaseExplainer
 from ..utils._attribution import CHANNEL_REDUCTIONS, reduce_channels, resize_maps
 from ..utils._compat import StrOptions
-from ..utils._model import get_torch_model
 
 #: The constraint of the ``channel_reduction`` parameter of the explainers
 #: whose attributions have one value per input channel.

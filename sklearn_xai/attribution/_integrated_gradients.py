@@ -62,10 +62,11 @@ class IntegratedGradientsExplainer(_GradientExplainer):
 
     Parameters
     ----------
-    estimator : CNNClassifier or Pipeline
-        A :class:`~sklearn_xai.neural_network.CNNClassifier` or a
-        :class:`~sklearn.pipeline.Pipeline` ending in one, or a trained one
-        in :class:`~sklearn.frozen.FrozenEstimator`.
+    estimator : CNNClassifier, TorchClassifier or Pipeline
+        A torch-backed classifier (:class:`~sklearn_xai.neural_network.CNNClassifier`,
+        or :class:`~sklearn_xai.neural_network.TorchClassifier` for a
+        network trained elsewhere) or a :class:`~sklearn.pipeline.Pipeline`
+        ending in one, optionally in :class:`~sklearn.frozen.FrozenEstimator`.
     baseline : {"zeros", "mean", "blur"} or array-like, default="zeros"
         Where the path starts. ``"zeros"``: the all-zero network input
         (captum's default; after an
@@ -215,7 +216,7 @@ class IntegratedGradientsExplainer(_GradientExplainer):
     def _attribute(self, model, inputs, targets, images):
         from captum.attr import IntegratedGradients
 
-        attributions, delta = IntegratedGradients(model.module).attribute(
+        attributions, delta = IntegratedGradients(model.forward).attribute(
             inputs,
             baselines=self._baselines(model, inputs, images),
             target=targets,

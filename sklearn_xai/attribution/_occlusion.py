@@ -6,9 +6,9 @@ from numbers import Integral, Real
 
 import numpy as np
 
+from .._adapter import batched_predict_proba
 from ..base import BaseExplainer
 from ..utils._compat import Interval, StrOptions
-from ..utils._model import batched_predict_proba
 from ._perturbation import hide_image
 
 

@@ -2,8 +2,8 @@
 
 Segmentation (:func:`make_segmenter`), what hidden superpixels become
 (:func:`hide_image`), perturbed images built vectorised from keep/hide masks
-(:func:`perturbed_images`, or on a CNN's device by
-:func:`cnn_perturbation_proba`) and the model's probabilities on them in
+(:func:`perturbed_images`, or on a torch model's device by
+:func:`device_perturbation_proba`) and the model's probabilities on them in
 bounded batches (:func:`perturbation_proba`, the function the explainers'
 ``memory=`` caches). Used by LimeExplainer and KernelShapExplainer.
 """
@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import numpy as np
 from sklearn.base import clone
+from sklearn.pipeline import Pipeline
 
-from ..neural_network import CNNClassifier
+from .._adapter import batched_predict_proba, split_pipeline, unwrap_frozen
 from ..preprocessing import SuperpixelSegmenter
-from ..utils._model import batched_predict_proba, unwrap_frozen
 
 #: The segmentation methods an explainer accepts by name.
 SEGMENTATIONS = ("quickshift", "slic", "felzenszwalb", "grid")
@@ -132,20 +132,22 @@ def perturbed_images(image, fudged, segments, masks):
     return np.where(keep[..., np.newaxis], image, fudged)
 
 
-def cnn_perturbation_proba(cnn, image, fudged, segments, masks, batch_size):
-    """Probabilities of a CNNClassifier for perturbed images built on its device.
+def device_perturbation_proba(network, image, fudged, segments, masks, batch_size):
+    """Probabilities of a torch-backed model for perturbations built on its device.
 
-    The same numbers as ``cnn.predict_proba`` of :func:`perturbed_images`
-    (to one float32 rounding of the inputs for non-8-bit images), but only
-    the image, the segments and the masks travel to the device: each batch
-    is assembled there by a gather and a fused multiply-add, which on
-    a GPU removes the host-side building and the transfer of every perturbed
-    image.
+    The same numbers as the model's ``predict_proba`` of
+    :func:`perturbed_images` (to one float32 rounding of the inputs for
+    non-8-bit images), but only the image, the segments and the masks travel
+    to the device: each batch is assembled there by a gather and a fused
+    multiply-add, which on a GPU removes the host-side building and the
+    transfer of every perturbed image.
 
     Parameters
     ----------
-    cnn : CNNClassifier
-        A fitted classifier whose input is ``image``'s shape.
+    network : dict
+        The model's ``_explainable_network()``: its pixel conversion
+        (``to_tensor``, which also applies the model's intensity range) and
+        its ``forward`` to logits.
     image, fudged : ndarray of shape (H, W, C)
     segments : ndarray of shape (H, W)
     masks : ndarray of shape (m, k)
@@ -157,41 +159,37 @@ def cnn_perturbation_proba(cnn, image, fudged, segments, masks, batch_size):
     """
     import torch
 
-    device = cnn.device_
-    module = cnn.module_
-    nonlinearity = cnn._get_predict_nonlinearity()
+    forward = network["forward"]
+    # (2, C, H, W) channels-last views on the device, on the model's scale.
+    pair = network["to_tensor"](np.stack([image, fudged])).permute(0, 2, 3, 1)
     height, width, _ = image.shape
-    img = torch.as_tensor(image, dtype=torch.float32, device=device)
-    fud = torch.as_tensor(fudged, dtype=torch.float32, device=device)
+    img, fud = pair[0], pair[1]
+    device = img.device
     seg = torch.as_tensor(segments.ravel(), dtype=torch.long, device=device)
     diff = img - fud
     keep_all = torch.as_tensor(np.asarray(masks, dtype=np.float32), device=device)
-    was_training = module.training
-    module.eval()
     out = []
-    try:
-        with torch.inference_mode():
-            for start in range(0, len(keep_all), batch_size):
-                keep = keep_all[start : start + batch_size].index_select(1, seg)
-                keep = keep.view(-1, height, width, 1)
-                # fudged + keep * (image - fudged): one fused kernel, 3x faster
-                # than a select; exact for 8-bit images, within one float32
-                # rounding of the select otherwise.
-                batch = torch.addcmul(fud, keep, diff)  # (b, H, W, C)
-                logits = module(batch.permute(0, 3, 1, 2))
-                logits = logits[0] if isinstance(logits, tuple) else logits
-                out.append(nonlinearity(logits).double().cpu().numpy())
-    finally:
-        module.train(was_training)
+    with network["running"](), torch.inference_mode():
+        for start in range(0, len(keep_all), batch_size):
+            keep = keep_all[start : start + batch_size].index_select(1, seg)
+            keep = keep.view(-1, height, width, 1)
+            # fudged + keep * (image - fudged): one fused kernel, 3x faster
+            # than a select; exact for 8-bit images, within one float32
+            # rounding of the select otherwise.
+            batch = torch.addcmul(fud, keep, diff)  # (b, H, W, C)
+            logits = forward(batch.permute(0, 3, 1, 2))
+            out.append(torch.softmax(logits.double(), dim=1).cpu().numpy())
     return np.concatenate(out)
 
 
 def perturbation_proba(estimator, image, fudged, segments, masks, batch_size, ndim):
     """Model probabilities for every perturbation, ``batch_size`` at a time.
 
-    A bare :class:`~sklearn_xai.neural_network.CNNClassifier` (optionally
-    frozen) gets its perturbations built on its device
-    (:func:`cnn_perturbation_proba`); any other classifier gets
+    A bare torch-backed model (a
+    :class:`~sklearn_xai.neural_network.CNNClassifier` or
+    :class:`~sklearn_xai.neural_network.TorchClassifier`, optionally frozen)
+    gets its perturbations built on its device
+    (:func:`device_perturbation_proba`); any other classifier gets
     :func:`perturbed_images` batches through ``predict_proba``. Only one
     batch of perturbed images exists at a time.
 
@@ -210,10 +208,17 @@ def perturbation_proba(estimator, image, fudged, segments, masks, batch_size, nd
     -------
     proba : ndarray of shape (m, n_classes), float64
     """
-    model = unwrap_frozen(estimator)
-    if isinstance(model, CNNClassifier) and model.image_shape_ == image.shape:
-        # A bare CNN: build the perturbations on its device.
-        return cnn_perturbation_proba(model, image, fudged, segments, masks, batch_size)
+    preprocess, model = split_pipeline(estimator)
+    if (
+        preprocess is None
+        and not isinstance(unwrap_frozen(estimator), Pipeline)
+        and hasattr(model, "_explainable_network")
+        and tuple(model.image_shape_) == image.shape
+    ):
+        # A bare torch-backed model: build the perturbations on its device.
+        return device_perturbation_proba(
+            model._explainable_network(), image, fudged, segments, masks, batch_size
+        )
     out = []
     for start in range(0, len(masks), batch_size):
         batch = perturbed_images(

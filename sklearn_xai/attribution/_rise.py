@@ -6,9 +6,9 @@ from numbers import Integral, Real
 
 import numpy as np
 
+from .._adapter import batched_predict_proba
 from ..base import BaseExplainer
 from ..utils._compat import Interval
-from ..utils._model import batched_predict_proba
 
 #: Grid bits are drawn this many masks at a time, bounding the float64
 #: temporary of the draw whatever ``n_masks`` is (the stream of draws is the

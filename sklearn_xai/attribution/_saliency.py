@@ -24,10 +24,11 @@ class SaliencyExplainer(_GradientExplainer):
 
     Parameters
     ----------
-    estimator : CNNClassifier or Pipeline
-        A :class:`~sklearn_xai.neural_network.CNNClassifier` or a
-        :class:`~sklearn.pipeline.Pipeline` ending in one, or a trained one
-        in :class:`~sklearn.frozen.FrozenEstimator`.
+    estimator : CNNClassifier, TorchClassifier or Pipeline
+        A torch-backed classifier (:class:`~sklearn_xai.neural_network.CNNClassifier`,
+        or :class:`~sklearn_xai.neural_network.TorchClassifier` for a
+        network trained elsewhere) or a :class:`~sklearn.pipeline.Pipeline`
+        ending in one, optionally in :class:`~sklearn.frozen.FrozenEstimator`.
     channel_reduction : {"max_abs", "sum", "abs_sum", "l2"}, default="max_abs"
         How the gradients of a pixel's channels become one value:
         the largest magnitude, the signed sum, the sum of magnitudes or the
@@ -110,6 +111,6 @@ class SaliencyExplainer(_GradientExplainer):
         from captum.attr import Saliency
 
         inputs = inputs.requires_grad_()
-        saliency = Saliency(model.module)
+        saliency = Saliency(model.forward)
         gradients = saliency.attribute(inputs, target=targets, abs=False)
         return gradients, {}

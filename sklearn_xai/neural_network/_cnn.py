@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import copy
 import inspect
 import warnings
 
@@ -14,6 +15,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 from skorch import NeuralNetClassifier
 
+from ..utils._intensity import fitted_intensity_range, to_intensity_range
 from ..utils._validation import check_image_shape, validate_images
 from ._modules import SmallCNN
 
@@ -50,12 +52,18 @@ def resolve_device(device) -> str:
     if device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     try:
-        torch.device(device)
+        parsed = torch.device(device)
     except RuntimeError:
         raise ValueError(
             f"device must be 'cpu', 'cuda', 'cuda:N', 'auto' or a torch.device; "
             f"got {device!r}."
         ) from None
+    if parsed.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(
+            f"device={device!r}, but CUDA is not available (this machine has no "
+            "CUDA device or this torch build has no CUDA support); use "
+            "device='cpu' or device='auto'."
+        )
     return device
 
 
@@ -81,7 +89,10 @@ class CNNClassifier(NeuralNetClassifier):
     module : torch.nn.Module class or instance, default=SmallCNN
         The network. When it is a class whose ``__init__`` accepts
         ``in_channels`` and ``n_classes``, those are set from the data unless
-        given as ``module__in_channels`` / ``module__n_classes``.
+        given as ``module__in_channels`` / ``module__n_classes``. An instance
+        is deep-copied before each fit: the user's object is never trained,
+        and seeded refits start from the same weights. To explain a network
+        trained elsewhere without training it, use :class:`TorchClassifier`.
     criterion : torch loss class, default=torch.nn.CrossEntropyLoss
         The loss, applied to the module's logits.
     optimizer : torch optimizer class, default=torch.optim.Adam
@@ -89,7 +100,8 @@ class CNNClassifier(NeuralNetClassifier):
     lr : float, default=1e-3
         Learning rate.
     max_epochs : int, default=10
-        Number of passes over the training images.
+        Number of passes over the training images (0 keeps the initial
+        weights, e.g. those of a module instance).
     batch_size : int, default=32
         Images per training and prediction batch. On small CPUs batches of
         16-32 train faster per image than larger ones (measured in
@@ -127,6 +139,12 @@ class CNNClassifier(NeuralNetClassifier):
         ``H * W * C``.
     device_ : str
         The device the fitted network lives on.
+    input_range_ : tuple of 2 float or None
+        The intensity range of the training images: ``(0, 255)`` for uint8,
+        ``(0, 1)`` for floats in [0, 1], None for others. Later images of the
+        other kind are converted (uint8 to [0, 1]) or refused with a
+        ValueError, never silently misread (see
+        :mod:`sklearn_xai.utils._intensity`).
     module_ : torch.nn.Module
         The trained network.
     history_ : skorch.History
@@ -232,21 +250,26 @@ class CNNClassifier(NeuralNetClassifier):
         check_image_shape(self.image_shape)
         if isinstance(self.device, str) and self.device not in _DEVICES:
             resolve_device(self.device)
-        for name in ("max_epochs", "batch_size"):
+        for name, low in (("max_epochs", 0), ("batch_size", 1)):
             value = getattr(self, name)
             if (
                 not isinstance(value, (int, np.integer))
                 or isinstance(value, bool)
-                or value < 1
+                or value < low
             ):
-                raise ValueError(f"{name} must be a positive integer; got {value!r}.")
+                raise ValueError(f"{name} must be an integer >= {low}; got {value!r}.")
         if not (isinstance(self.lr, (int, float)) and self.lr > 0):
             raise ValueError(f"lr must be a positive number; got {self.lr!r}.")
 
     def _to_tensor(self, X, *, reset):
-        images, _ = validate_images(
-            self, X, reset=reset, image_shape=self.image_shape, dtype=np.float32
-        )
+        images, _ = validate_images(self, X, reset=reset, image_shape=self.image_shape)
+        if reset:
+            self.input_range_ = fitted_intensity_range(images)
+        elif "input_range_" in vars(self):
+            images = to_intensity_range(
+                images, self.input_range_, owner=type(self).__name__
+            )
+        images = images.astype(np.float32, copy=False)
         # (n, H, W, C) -> (n, C, H, W) as a view: a channels-last tensor, the
         # memory format that makes CPU convolutions fastest, without a copy.
         with warnings.catch_warnings():
@@ -297,6 +320,17 @@ class CNNClassifier(NeuralNetClassifier):
     def initialize_module(self):
         """Build the module, inferring ``in_channels`` and ``n_classes``."""
         kwargs = self.get_params_for("module")
+        if isinstance(self.module, torch.nn.Module):
+            # Train a copy: the user's instance keeps its weights, and every
+            # (seeded) fit starts from the same ones.
+            self.module_ = copy.deepcopy(self.module)
+            if kwargs:
+                raise ValueError(
+                    "module__* parameters apply to a module class; module is an "
+                    f"instance of {type(self.module).__name__}, so pass module="
+                    f"{type(self.module).__name__} with module__* instead."
+                )
+            return self
         if isinstance(self.module, type) and hasattr(self, "image_shape_"):
             accepted = inspect.signature(self.module).parameters
             if "in_channels" in accepted:
@@ -419,6 +453,32 @@ class CNNClassifier(NeuralNetClassifier):
         finally:
             module.train(was_training)
         return np.concatenate(out)
+
+    def _explainable_network(self):
+        """What gradient explainers need (read by the model adapter)."""
+        from ._forward import ModelForward
+
+        check_is_fitted(self)
+        return {
+            "network": self.module_,
+            "forward": ModelForward(self.module_, output="logits"),
+            "device": self.device_,
+            "input_layout": "NCHW",
+            "to_tensor": lambda X: self._to_tensor(X, reset=False).to(self.device_),
+            "running": self._running,
+            "keras": False,
+        }
+
+    @contextlib.contextmanager
+    def _running(self):
+        """Eval mode for the duration, then the flag as it was."""
+        module = self.module_
+        was_training = module.training
+        module.eval()
+        try:
+            yield
+        finally:
+            module.train(was_training)
 
     def predict(self, X):
         """Predicted class labels of an image batch.

@@ -6,13 +6,13 @@ from numbers import Integral
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
-from sklearn.frozen import FrozenEstimator
 from sklearn.metrics import accuracy_score
 from sklearn.tree import DecisionTreeClassifier
 from sklearn.utils import check_random_state
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
+from .._adapter import check_model, fit_model
 from ..utils._compat import HasMethods, Interval, StrOptions
 from ..utils._validation import validate_images
 from ._features import GridFeatures, SuperpixelFeatures
@@ -245,22 +245,15 @@ class SurrogateClassifier(ClassifierMixin, BaseEstimator):
         self : object
             The fitted surrogate.
         """
+        check_model(self.estimator, require_methods=False)
         self._validate_params()
         images, layout = validate_images(
             self, X, reset=True, image_shape=self.image_shape
         )
         X = layout.restore(images)
-        if isinstance(self.estimator, FrozenEstimator):
-            self.estimator_ = self.estimator
-        else:
-            if y is None:
-                raise ValueError(
-                    f"{type(self).__name__} requires y to be passed, but the target "
-                    f"y is None: it fits a clone of {type(self.estimator).__name__} "
-                    "on (X, y). To mimic an already trained model, wrap it in "
-                    "sklearn.frozen.FrozenEstimator."
-                )
-            self.estimator_ = clone(self.estimator).fit(X, y, **fit_params)
+        self.estimator_ = fit_model(
+            self.estimator, X, y, owner=type(self).__name__, **fit_params
+        )
         self.input_ndim_ = layout.ndim
         black_box = self._black_box_predict(X)
         classes = getattr(self.estimator_, "classes_", None)

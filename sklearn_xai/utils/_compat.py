@@ -15,6 +15,17 @@ from sklearn.utils._param_validation import (
 )
 from sklearn.utils.validation import validate_data
 
+
+def compute_layer_gradients_and_eval(forward, layer, inputs, targets):
+    """captum's private layer-gradient routine (the one ``LayerGradCam`` uses).
+
+    Imported on call, so that importing this module loads no torch.
+    """
+    from captum._utils.gradient import compute_layer_gradients_and_eval as func
+
+    return func(forward, layer, inputs, targets)
+
+
 __all__ = [
     "HasMethods",
     "Interval",
@@ -22,6 +33,7 @@ __all__ = [
     "StrOptions",
     "_BaseScorer",
     "_fit_context",
+    "compute_layer_gradients_and_eval",
     "validate_data",
     "validate_params",
 ]

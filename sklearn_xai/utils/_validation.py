@@ -233,11 +233,31 @@ def validate_images(
             f"{ndim} dimension(s) of shape {_describe(np.shape(X))}.{hint}"
         )
 
+    if ndim == 4:
+        _check_not_channels_first(images, input_name)
+    if any(stride < 0 for stride in images.strides):
+        # np.ascontiguousarray keeps negative strides on length-1 axes (one
+        # image of a reversed batch), which torch refuses: copy such views.
+        images = images.copy()
     if reset:
         estimator.image_shape_ = tuple(int(s) for s in images.shape[1:])
     else:
         _check_against_fit(estimator, images, same_size, input_name)
     return images, ImageLayout(ndim=ndim)
+
+
+def _check_not_channels_first(images, input_name):
+    """Refuse a batch that looks channels-first ``(n, C, H, W)``."""
+    _, height, _, channels = images.shape
+    if height in (1, 3) and channels > 4:
+        raise ValueError(
+            f"{input_name} has shape {_describe(images.shape)}, which looks "
+            f"channels-first (n, C, H, W) with C={height}; this library takes "
+            "channels-last images (n, H, W, C). Transpose them with "
+            "X.transpose(0, 2, 3, 1), and wrap a network that expects "
+            "channels-first tensors as TorchClassifier(net, "
+            "input_layout='NCHW', ...), which transposes for it."
+        )
 
 
 def _check_against_fit(estimator, images, same_size, input_name):

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ..utils._model import batched_predict_proba
+from .._adapter import batched_predict_proba
 from ._base import (
     check_alpha,
     check_fig,

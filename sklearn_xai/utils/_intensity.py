@@ -1,0 +1,142 @@
+"""The intensity range of images: recorded in ``fit``, enforced afterwards.
+
+The same photo is ``uint8`` in 0-255 when OpenCV or PIL reads it and float
+in [0, 1] after scikit-image's ``img_as_float``; a network trained on one
+kind predicts nonsense on the other. Every classifier of the library records
+the range it was fitted on (``input_range_``) and, at prediction time,
+converts images of the other kind or refuses them with a message that says
+so, never predicting silently on the wrong scale.
+
+The rule (:func:`fitted_intensity_range` and :func:`to_intensity_range`):
+
+* ``uint8`` training images mean the range (0, 255); floating-point images
+  whose values all lie in [0, 1] mean (0, 1); other floating-point images
+  (e.g. standardized ones, after an ``ImageNormalizer``) have no known range
+  and are passed through unchecked.
+* A model of range ``(lo, hi)`` given ``uint8`` images maps 0-255 linearly
+  onto ``[lo, hi]`` (so a [0, 1] model divides by 255).
+* A model of range ``(lo, hi)`` given floating-point images checks that they
+  are on the same scale: within ``[lo - (hi - lo), hi + (hi - lo)]`` (for
+  [0, 1]: within [-1, 2]), wide enough for interpolation overshoot and for
+  the noisy copies that SmoothGrad and the robustness metrics make, narrow
+  enough to catch 0-255 images given to a [0, 1] model; outside it, a
+  ValueError. A model of range
+  (0, 255) also refuses floats that all lie in [0, 1] but are not all zero
+  (they look like [0, 1] images).
+* A model without a known range refuses ``uint8`` images.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+#: Share of the range a floating-point image may overshoot by on each side.
+_MARGIN = 1.0
+
+
+def fitted_intensity_range(images):
+    """The intensity range training images imply, or None.
+
+    Parameters
+    ----------
+    images : ndarray
+        The training images.
+
+    Returns
+    -------
+    input_range : tuple of 2 float or None
+        ``(0.0, 255.0)`` for uint8, ``(0.0, 1.0)`` for floats in [0, 1],
+        None otherwise.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_xai.utils._intensity import fitted_intensity_range
+    >>> fitted_intensity_range(np.zeros((1, 2, 2), dtype=np.uint8))
+    (0.0, 255.0)
+    >>> fitted_intensity_range(np.full((1, 2, 2), 0.5))
+    (0.0, 1.0)
+    >>> fitted_intensity_range(np.full((1, 2, 2), -3.0)) is None
+    True
+    """
+    if images.dtype == np.uint8:
+        return (0.0, 255.0)
+    if images.size and images.min() >= 0 and images.max() <= 1:
+        return (0.0, 1.0)
+    return None
+
+
+def _fmt(value):
+    return f"{value:g}"
+
+
+def to_intensity_range(images, input_range, *, owner, input_name="X"):
+    """Bring images to a model's intensity range, or refuse them.
+
+    Parameters
+    ----------
+    images : ndarray
+        The images (any layout).
+    input_range : tuple of 2 float or None
+        The model's range (``input_range_``); None means unknown.
+    owner : str
+        The model's name, for error messages.
+    input_name : str, default="X"
+        The argument's name, for error messages.
+
+    Returns
+    -------
+    images : ndarray
+        ``images`` itself, or a float32 copy on the model's scale for uint8
+        input.
+
+    Raises
+    ------
+    ValueError
+        When the images are of another kind that cannot be converted.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_xai.utils._intensity import to_intensity_range
+    >>> to_intensity_range(np.array([0, 255], dtype=np.uint8), (0.0, 1.0),
+    ...                    owner="model")
+    array([0., 1.], dtype=float32)
+    """
+    if input_range is None:
+        if images.dtype == np.uint8:
+            raise ValueError(
+                f"{input_name} holds uint8 images (0-255), but {owner} was fitted "
+                "on floating-point images outside [0, 1], whose scale is not "
+                "known; convert the images as they were for training."
+            )
+        return images
+    lo, hi = (float(v) for v in input_range)
+    if images.dtype == np.uint8:
+        if (lo, hi) == (0.0, 255.0):
+            return images
+        scale = np.float32((hi - lo) / 255.0)
+        return images.astype(np.float32) * scale + np.float32(lo)
+    if not images.size:
+        return images
+    low, high = float(np.min(images)), float(np.max(images))
+    margin = _MARGIN * (hi - lo)
+    if low < lo - margin or high > hi + margin:
+        hint = (
+            " They look like 0-255 intensities: divide by 255, or pass them as uint8."
+            if hi <= 1 and high > 1
+            else ""
+        )
+        raise ValueError(
+            f"{input_name} has values in [{_fmt(low)}, {_fmt(high)}], but {owner} "
+            f"takes images with intensities in [{_fmt(lo)}, {_fmt(hi)}] "
+            f"(input_range).{hint}"
+        )
+    if (lo, hi) == (0.0, 255.0) and 0 < high <= 1 and low >= 0:
+        raise ValueError(
+            f"{input_name} holds floating-point values in [{_fmt(low)}, "
+            f"{_fmt(high)}], which look like [0, 1] images, but {owner} was "
+            "fitted on uint8 images (0-255); multiply them by 255, or pass "
+            "uint8 images."
+        )
+    return images
