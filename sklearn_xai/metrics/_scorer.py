@@ -31,53 +31,84 @@ def _metric_kind(metric):
     return kind
 
 
-class _AttributionCache:
-    """The attributions of the last scoring call, shared by the scorers.
+def _argument_directions():
+    """Metrics whose direction depends on an argument.
 
-    ``GridSearchCV(scoring={...})`` calls every scorer with the same fitted
-    explainer and the same ``X``; explaining once per scoring call instead of
-    once per metric is the main cost saving. The key is the explainer (a weak
-    reference, so nothing is kept alive), the ``X`` and ``y`` objects *and* a
-    content hash of both, and whether true or predicted labels are explained:
-    a refitted explainer is a new ``estimator_``, an edited array a new hash.
-    Only the last entry is kept.
+    metric -> (argument, {value: greater_is_better}). The metric's own
+    ``greater_is_better`` attribute holds for its default only.
+    """
+    from ._faithfulness import pixel_flipping
+
+    return {pixel_flipping: ("order", {"morf": True, "lerf": False})}
+
+
+def _metric_direction(metric, metric_kwargs):
+    """``greater_is_better`` of ``metric`` called with ``metric_kwargs``."""
+    name = getattr(metric, "__name__", repr(metric))
+    directions = _argument_directions()
+    if metric in directions:
+        argument, by_value = directions[metric]
+        default = inspect.signature(metric).parameters[argument].default
+        value = metric_kwargs.get(argument, default)
+        if value not in by_value:
+            raise ValueError(
+                f"the direction of {name} depends on {argument}, which is "
+                f"{value!r}, not one of {sorted(by_value)}: pass "
+                "greater_is_better=True or False."
+            )
+        return by_value[value]
+    greater_is_better = getattr(metric, "greater_is_better", None)
+    if greater_is_better is None:
+        raise ValueError(
+            f"{name!r} does not say whether higher is better: pass "
+            "greater_is_better=True or False."
+        )
+    return greater_is_better
+
+
+class _PerCallAttributions:
+    """The attributions of one scoring call, shared by its scorers.
+
+    ``GridSearchCV(scoring={...})`` and ``cross_validate`` evaluate all the
+    scorers of a ``scoring`` dict in one call of scikit-learn's multimetric
+    scorer, with the same fitted explainer, ``X`` and ``y``; explaining once
+    per call instead of once per metric is the main cost saving. That call
+    hands each scorer the same ``method_caller`` object, made afresh for the
+    call, so the attributions are kept under it (weakly: they go when the
+    call ends) and are never reused by a later call, however the explainer,
+    its model or ``X`` changed in between. Inside a call they are keyed on
+    the explainer, ``X`` and ``y`` objects themselves and the target.
+    ``hits`` counts the reuses.
     """
 
     def __init__(self):
-        self._key = None
-        self._explainer = None
-        self._value = None
+        self._calls = weakref.WeakKeyDictionary()
         self.hits = 0
 
-    @staticmethod
-    def _fingerprint(explainer, X, y, target):
-        from joblib import hash as content_hash
-
-        return (
-            id(explainer),
-            id(getattr(explainer, "estimator_", None)),
-            id(X),
-            content_hash(X),
-            None if y is None else content_hash(np.asarray(y)),
-            target,
-        )
-
-    def explain(self, explainer, X, y, target):
-        key = self._fingerprint(explainer, X, y if target == "true" else None, target)
-        alive = self._explainer() if self._explainer is not None else None
-        if key == self._key and alive is explainer:
-            self.hits += 1
-            return self._value
-        attributions = explainer.explain(X, target=y if target == "true" else None)
-        self._key, self._explainer = key, weakref.ref(explainer)
-        self._value = attributions
+    def explain(self, method_caller, explainer, X, y, target):
+        labels = y if target == "true" else None
+        try:
+            entries = self._calls.setdefault(method_caller, [])
+        except TypeError:  # a caller that cannot be weakly referenced
+            entries = []
+        for key, attributions in entries:
+            if (
+                key[0] is explainer
+                and key[1] is X
+                and key[2] is labels
+                and key[3] == target
+            ):
+                self.hits += 1
+                return attributions
+        attributions = explainer.explain(X, target=labels)
+        entries.append(((explainer, X, labels, target), attributions))
         return attributions
 
     def clear(self):
-        self._key = self._explainer = self._value = None
+        self._calls.clear()
 
 
-_CACHE = _AttributionCache()
+_CACHE = _PerCallAttributions()
 
 
 class _ExplanationScorer(_BaseScorer):
@@ -87,6 +118,15 @@ class _ExplanationScorer(_BaseScorer):
         super().__init__(metric, sign, kwargs, response_method="explain")
         self._target = target
         self._kind = _metric_kind(metric)
+
+    def __call__(self, estimator, X, y_true=None, **kwargs):
+        """Score ``estimator`` (a fitted explainer) on ``X``; ``y`` is optional.
+
+        scikit-learn's scorers require ``y_true``; these need it only with
+        ``target="true"``, so ``scorer(explainer, X)`` and
+        ``GridSearchCV(...).fit(X)`` work on unlabelled images.
+        """
+        return super().__call__(estimator, X, y_true, **kwargs)
 
     def _score(self, method_caller, estimator, X, y_true=None, **kwargs):
         explainer = estimator
@@ -103,7 +143,9 @@ class _ExplanationScorer(_BaseScorer):
             if isinstance(scores, dict):  # a Bunch of per-layer results
                 scores = scores["mean"]
         else:
-            attributions = _CACHE.explain(explainer, X, y_true, self._target)
+            attributions = _CACHE.explain(
+                method_caller, explainer, X, y_true, self._target
+            )
             if self._kind == "model":
                 if "image_shape" in inspect.signature(self._score_func).parameters:
                     # Flattened images are read as the explainer reads them.
@@ -129,7 +171,21 @@ class _ExplanationScorer(_BaseScorer):
                 scores = self._score_func(attributions, **metric_kwargs)
         if isinstance(scores, tuple):  # (mean, std) of stochastic metrics
             scores = scores[0]
-        return self._sign * float(np.nanmean(scores))
+        scores = np.asarray(scores, dtype=np.float64).ravel()
+        undefined = int(np.isnan(scores).sum())
+        if undefined:
+            # No nanmean: averaging the images that remain would let an
+            # explainer whose maps are degenerate on some images win.
+            raise ValueError(
+                f"{getattr(self._score_func, '__name__', 'the metric')} is "
+                f"undefined (NaN) for {undefined} of {scores.size} images "
+                "(e.g. constant attribution maps), so this explainer cannot be "
+                "scored on them. In a search, error_score (NaN by default) is "
+                "recorded and the candidate ranks last; pass error_score='raise' "
+                "to stop instead, or score the metric's per-image values "
+                "yourself to choose how to treat them."
+            )
+        return self._sign * float(scores.mean())
 
     def __repr__(self):
         direction = "" if self._sign > 0 else ", greater_is_better=False"
@@ -152,8 +208,24 @@ def make_explanation_scorer(
     :func:`~sklearn.metrics.check_scoring` can tune and compare explainers by
     the quality of their explanations. The score is the mean over images of
     the metric's per-image values, negated when lower is better (scikit-learn
-    maximizes scores). Several scorers evaluated in one scoring call (a
-    ``scoring`` dict) explain the images once, not once per metric.
+    maximizes scores). Several scorers evaluated in one scoring call (the
+    ``scoring`` dict of one candidate and fold) explain the images once, not
+    once per metric; nothing is kept between calls, so a scorer never returns
+    the score of an earlier configuration, model or image content.
+
+    ``y`` is needed only with ``target="true"``: ``scorer(explainer, X)``
+    and ``GridSearchCV(...).fit(X)`` score unlabelled images by the model's
+    predictions.
+
+    NaN is not averaged away. When the metric is undefined (NaN) for any
+    image (for instance a constant attribution map), the scorer raises a
+    ``ValueError`` instead of averaging the other images, which could let an
+    explainer that fails on some images win. So does a scorer that cannot
+    score at all (``target="true"`` without ``y``, a localization metric
+    without masks). ``GridSearchCV`` and ``cross_validate`` record such a
+    failure as ``error_score`` (NaN by default, with a warning) and rank the
+    candidate last; pass ``error_score="raise"`` so that a search whose
+    candidates cannot be scored fails instead of picking one of them.
 
     Parameters
     ----------
@@ -166,14 +238,18 @@ def make_explanation_scorer(
         Explain the model's predicted classes, or the true labels ``y``.
     greater_is_better : bool or None, default=None
         Direction of the metric; None reads the ``greater_is_better``
-        attribute the library's metrics carry.
+        attribute the library's metrics carry, for the arguments given
+        (:func:`~sklearn_xai.metrics.pixel_flipping` with ``order="lerf"`` is
+        lower-is-better), and raises a ``ValueError`` when the metric does
+        not say.
     **metric_kwargs
         Passed to the metric.
 
     Returns
     -------
     scorer : callable
-        ``scorer(explainer, X, y=None, **metadata)`` returning a float.
+        ``scorer(explainer, X, y=None, **metadata)`` returning a float;
+        raises ``ValueError`` when it cannot score (see above).
         Localization scorers need ground-truth masks: request them with
         ``scorer.set_score_request(masks=True)`` under
         ``sklearn.set_config(enable_metadata_routing=True)``.
@@ -194,7 +270,7 @@ def make_explanation_scorer(
     >>> scorer = make_explanation_scorer(mean_abs, greater_is_better=False)
     >>> explainer = OcclusionExplainer(FrozenEstimator(clf), window=2, stride=2,
     ...                                image_shape=(8, 8)).fit(flat)
-    >>> score = scorer(explainer, flat[:4], y[:4])
+    >>> score = scorer(explainer, flat[:4])
     >>> score <= 0
     True
     """
@@ -202,14 +278,9 @@ def make_explanation_scorer(
         raise TypeError(f"metric must be callable; got {metric!r}.")
     if target not in ("predicted", "true"):
         raise ValueError(f"target must be 'predicted' or 'true'; got {target!r}.")
-    if greater_is_better is None:
-        greater_is_better = getattr(metric, "greater_is_better", None)
-        if greater_is_better is None:
-            raise ValueError(
-                f"{getattr(metric, '__name__', metric)!r} does not say whether "
-                "higher is better: pass greater_is_better=True or False."
-            )
     _metric_kind(metric)
+    if greater_is_better is None:
+        greater_is_better = _metric_direction(metric, metric_kwargs)
     return _ExplanationScorer(
         metric, 1 if greater_is_better else -1, metric_kwargs, target
     )
