@@ -17,6 +17,14 @@ from ..utils._intensity import to_intensity_range
 from ..utils._validation import validate_images
 from ._cnn import resolve_device
 from ._forward import OUTPUT_KINDS, ModelForward
+from ._wrapped import (
+    check_classes,
+    check_input_range,
+    check_labels,
+    check_normalization,
+    check_output_width,
+    warn_if_probabilities,
+)
 
 __all__ = ["TorchClassifier"]
 
@@ -41,11 +49,6 @@ def _auto_output(source, network):
         name = getattr(activation, "__name__", "")
         return "probabilities" if name in ("softmax", "sigmoid") else "logits"
     return "logits"
-
-
-def _describe_classes(classes):
-    shown = classes[:5].tolist()
-    return f"{shown}{' ...' if len(classes) > 5 else ''}"
 
 
 class TorchClassifier(ClassifierMixin, BaseEstimator):
@@ -220,55 +223,7 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
         classes = self.classes
         if classes is None:
             classes = getattr(source, "classes_", None) if source is not None else None
-        if classes is None:
-            raise ValueError(
-                "classes is required: the label of each of the network's output "
-                "columns, in the network's order (e.g. classes=range(1000) or a "
-                "list of names)."
-            )
-        classes = np.asarray(classes)
-        if classes.ndim != 1 or len(classes) < 2:
-            raise ValueError(
-                "classes must be a 1-D list of at least 2 labels, one per output "
-                f"column; got an array of shape {classes.shape}."
-            )
-        if len(np.unique(classes)) != len(classes):
-            raise ValueError("classes must not repeat a label.")
-        return classes
-
-    def _check_normalization(self, n_channels):
-        if (self.mean is None) != (self.std is None):
-            raise ValueError("mean and std must be given together, or neither.")
-        if self.mean is None:
-            return None, None
-        stats = []
-        for name, value in (("mean", self.mean), ("std", self.std)):
-            value = np.asarray(value, dtype=np.float64).reshape(-1)
-            if len(value) == 1:
-                value = np.repeat(value, n_channels)
-            if len(value) != n_channels or not np.all(np.isfinite(value)):
-                raise ValueError(
-                    f"{name} must hold one finite value per channel ({n_channels});"
-                    f" got {np.asarray(getattr(self, name)).tolist()}."
-                )
-            stats.append(value)
-        if np.any(stats[1] <= 0):
-            raise ValueError(f"std must be positive; got {stats[1].tolist()}.")
-        return stats
-
-    def _check_input_range(self):
-        try:
-            lo, hi = (float(v) for v in self.input_range)
-        except (TypeError, ValueError):
-            raise ValueError(
-                "input_range must be a pair (low, high) of numbers; got "
-                f"{self.input_range!r}."
-            ) from None
-        if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
-            raise ValueError(
-                f"input_range must satisfy low < high; got {self.input_range!r}."
-            )
-        return (lo, hi)
+        return check_classes(classes)
 
     def fit(self, X, y=None):
         """Check the network on images; no training.
@@ -295,23 +250,17 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
         self._validate_params()
         source, network = self._network_source()
         classes = self._check_classes(source)
-        input_range = self._check_input_range()
+        input_range = check_input_range(self.input_range)
         output = self.output
         if output == "auto":
             output = _auto_output(source, network)
         images, _ = validate_images(self, X, reset=True, image_shape=self.image_shape)
-        mean, std = self._check_normalization(images.shape[-1])
+        mean, std = check_normalization(self.mean, self.std, images.shape[-1])
         self.classes_ = classes
         self.input_range_ = input_range
         self.output_ = output
         self.device_ = resolve_device(self.device)
-        if y is not None:
-            unknown = np.setdiff1d(np.asarray(y), classes)
-            if unknown.size:
-                raise ValueError(
-                    f"y contains labels {unknown.tolist()[:5]} that are not in "
-                    f"classes ({_describe_classes(classes)})."
-                )
+        check_labels(y, classes)
         module = _private_copy(network)
         if module is not network:
             module = module.to(self.device_).eval()
@@ -337,29 +286,11 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
                 logits = self.forward_(tensor)
             except ValueError as exc:
                 raise ValueError(f"{type(self).__name__}: {exc}") from None
-        width = logits.shape[1]
-        if width != len(self.classes_):
-            raise ValueError(
-                f"the network outputs {width} class scores per image, but "
-                f"classes has {len(self.classes_)} labels "
-                f"({_describe_classes(self.classes_)}); give one label per output "
-                "column."
+        check_output_width(logits.shape[1], self.classes_)
+        if isinstance(raw, torch.Tensor):
+            warn_if_probabilities(
+                raw.detach().float().cpu().numpy(), self.output_, stacklevel=3
             )
-        if self.output_ == "logits" and isinstance(raw, torch.Tensor):
-            values = raw.float()
-            sums = values.sum(dim=1)
-            if (
-                values.shape[1] > 1
-                and bool((values >= 0).all())
-                and bool(torch.allclose(sums, torch.ones_like(sums), atol=1e-4))
-            ):
-                warnings.warn(
-                    "the network's outputs are non-negative and sum to 1, like "
-                    "probabilities, but output='logits'; pass "
-                    "output='probabilities' if the network ends in a softmax.",
-                    UserWarning,
-                    stacklevel=3,
-                )
 
     # -- input handling -----------------------------------------------------
 
