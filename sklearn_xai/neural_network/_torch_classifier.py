@@ -9,7 +9,7 @@ from numbers import Integral
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.utils.validation import check_is_fitted
 
 from ..utils._compat import Interval, StrOptions
@@ -373,6 +373,17 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
             "running": self._running,
             "keras": _is_keras_model(self.module_),
         }
+
+    def __sklearn_clone__(self):
+        # The module is a trained network, not a hyper-parameter to build
+        # again: scikit-learn's clone would give a fitted skorch net back
+        # unfitted. Deep-copy it (as clone does a torch module); clone the rest.
+        params = {
+            name: clone(value, safe=False)
+            for name, value in self.get_params(deep=False).items()
+            if name != "module"
+        }
+        return type(self)(copy.deepcopy(self.module), **params)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
