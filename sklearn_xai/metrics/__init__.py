@@ -22,6 +22,13 @@ Families
 - randomization (``(explainer, X)``, sanity checks):
   :func:`model_parameter_randomization`, :func:`random_logit`.
 
+Constant maps
+-------------
+A constant attribution map (all pixels equal, e.g. all zero) explains
+nothing: every metric returns NaN for it and warns once per call with a
+:class:`DegenerateExplanationWarning` saying how many of the maps were
+constant. A map is constant when ``max - min <= 1e-6 * max|a| + 1e-12``.
+
 Scorers
 -------
 :func:`make_explanation_scorer` turns a metric into a scikit-learn scorer
@@ -29,6 +36,7 @@ Scorers
 ones by name (:func:`get_explanation_scorer_names`).
 """
 
+from ._checks import DegenerateExplanationWarning
 from ._complexity import complexity, effective_complexity, sparseness
 from ._faithfulness import (
     deletion_auc,
@@ -55,6 +63,7 @@ from ._scorer import (
 )
 
 __all__ = [
+    "DegenerateExplanationWarning",
     "attribution_localization_auc",
     "avg_sensitivity",
     "complexity",

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import sys
+import warnings
+
 import numpy as np
 from sklearn.base import BaseEstimator
 
@@ -129,3 +133,113 @@ def direction(*, greater_is_better):
         return func
 
     return mark
+
+
+# -- degenerate (constant) attribution maps ------------------------------------
+
+#: A map is constant when ``max - min <= CONSTANT_RTOL * max|a| + CONSTANT_ATOL``.
+CONSTANT_RTOL = 1e-6
+CONSTANT_ATOL = 1e-12
+
+
+class DegenerateExplanationWarning(UserWarning):
+    """Some attribution maps given to a metric were constant; they score NaN.
+
+    A constant map (all pixels equal, e.g. all zero) ranks no pixel above
+    another, so it explains nothing; every metric of
+    :mod:`sklearn_xai.metrics` returns NaN for it rather than a number that
+    would reward it, and warns once per call with the count.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> import numpy as np
+    >>> from sklearn_xai.metrics import DegenerateExplanationWarning, sparseness
+    >>> a = np.zeros((2, 4, 4)); a[1, 0, 0] = 1.0
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     scores = sparseness(a)
+    >>> scores
+    array([   nan, 0.9375])
+    >>> caught[0].category is DegenerateExplanationWarning
+    True
+    """
+
+
+def degenerate_maps(attributions):
+    """Which maps of ``(n, H, W)`` attributions are constant: a bool mask ``(n,)``.
+
+    A map is constant when its spread is negligible next to its own scale,
+    ``max(a) - min(a) <= 1e-6 * max|a| + 1e-12``. The relative term absorbs
+    float32 rounding of a constant map (about 1e-7 of its values); the
+    absolute one treats round-off noise around zero as zero (a LIME
+    regression on predictions that never change gives coefficients of
+    ~1e-31, not an explanation). Maps are judged as given, before a metric
+    takes their magnitude or positive part.
+    """
+    a = np.asarray(attributions)
+    flat = a.reshape(len(a), -1)
+    if flat.shape[1] == 0:
+        return np.zeros(len(a), dtype=bool)
+    hi = flat.max(axis=1).astype(np.float64)
+    lo = flat.min(axis=1).astype(np.float64)
+    with np.errstate(over="ignore", invalid="ignore"):
+        spread = hi - lo
+        scale = np.maximum(np.abs(hi), np.abs(lo))
+        return spread <= CONSTANT_RTOL * scale + CONSTANT_ATOL
+
+
+_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _caller_stacklevel():
+    """``stacklevel`` of the first frame outside sklearn_xai and validate_params."""
+    frame, level = sys._getframe(1), 1
+    while frame is not None:
+        filename = os.path.abspath(frame.f_code.co_filename)
+        if not (
+            filename.startswith(_PACKAGE)
+            or filename.endswith(os.path.join("utils", "_param_validation.py"))
+        ):
+            break
+        frame, level = frame.f_back, level + 1
+    return level
+
+
+def warn_degenerate(degenerate, *, metric):
+    """Warn once, with the count, when some maps are constant (their scores NaN).
+
+    Parameters
+    ----------
+    degenerate : ndarray of bool of shape (n,)
+        From :func:`degenerate_maps`.
+    metric : str
+        The public metric's name, for the message.
+
+    Returns
+    -------
+    degenerate : ndarray of bool of shape (n,)
+    """
+    degenerate = np.asarray(degenerate, dtype=bool)
+    count = int(np.count_nonzero(degenerate))
+    if count:
+        index = np.flatnonzero(degenerate)
+        shown = ", ".join(str(i) for i in index[:10]) + (", ..." if count > 10 else "")
+        warnings.warn(
+            f"{metric}: {count} of {len(degenerate)} attribution maps are constant "
+            f"(images [{shown}]): a map whose pixels are all equal (e.g. all zero) "
+            "explains nothing, so their scores are NaN. Check the explainer's "
+            "settings for those images.",
+            DegenerateExplanationWarning,
+            stacklevel=_caller_stacklevel(),
+        )
+    return degenerate
+
+
+def nan_where_degenerate(scores, degenerate, *, axis=0):
+    """A float copy of ``scores`` with NaN at the constant maps along ``axis``."""
+    scores = np.array(scores, dtype=np.float64)
+    index = [slice(None)] * scores.ndim
+    index[axis] = np.asarray(degenerate, dtype=bool)
+    scores[tuple(index)] = np.nan
+    return scores

@@ -3,6 +3,8 @@
 They need no model: each takes the attribution batch ``(n, H, W)`` and returns
 one score per map. All three look at the magnitude ``|a|`` of the relevance
 (its sign says *which* class a pixel supports, not *how much* it matters).
+A constant map (all pixels equal, e.g. all zero) explains nothing: it scores
+NaN, with one ``DegenerateExplanationWarning`` per call.
 """
 
 from __future__ import annotations
@@ -12,7 +14,13 @@ from numbers import Real
 import numpy as np
 from scipy.special import xlogy
 
-from ._checks import check_attributions, direction
+from ._checks import (
+    check_attributions,
+    degenerate_maps,
+    direction,
+    nan_where_degenerate,
+    warn_degenerate,
+)
 
 #: Pixels scored at once. A whole 16-image 224x224 batch needs temporaries of
 #: several megabytes, fresh memory on every call whose page faults cost more
@@ -40,15 +48,20 @@ def chunks(shape):
     return [slice(i, min(i + step, n_images)) for i in range(0, n_images, step)]
 
 
-def _per_chunk(score, attributions):
-    """``score(|a|)`` on ``(m, H*W)`` float64 chunks (our copies), concatenated."""
+def _per_chunk(score, attributions, metric):
+    """``score(|a|)`` on ``(m, H*W)`` float64 chunks (our copies), concatenated.
+
+    Constant maps score NaN, with one warning naming ``metric``.
+    """
     a = as_batch(attributions)
-    scores = []
+    scores, degenerate = [], []
     for chunk in chunks(a.shape):
         x = check_attributions(a[chunk])
         x = x.reshape(x.shape[0], -1)
+        degenerate.append(degenerate_maps(x))
         scores.append(score(np.abs(x, out=x)))
-    return np.concatenate(scores)
+    degenerate = warn_degenerate(np.concatenate(degenerate), metric=metric)
+    return nan_where_degenerate(np.concatenate(scores), degenerate)
 
 
 def _gini(x):
@@ -90,7 +103,9 @@ def sparseness(attributions):
         \in [0, 1 - 1/N].
 
     A map whose relevance sits on a single pixel scores :math:`(N-1)/N`, a
-    constant map scores 0. Higher is better (a sparse, concise explanation).
+    map of equal magnitudes with both signs 0. Higher is better (a sparse,
+    concise explanation). Constant maps give NaN (with a
+    :class:`~sklearn_xai.metrics.DegenerateExplanationWarning`).
 
     Parameters
     ----------
@@ -100,7 +115,7 @@ def sparseness(attributions):
     Returns
     -------
     scores : ndarray of shape (n,), float64
-        The Gini index of each map. An all-zero map counts as constant: 0.
+        The Gini index of each map; NaN for a constant map (e.g. all zero).
 
     Notes
     -----
@@ -124,10 +139,10 @@ def sparseness(attributions):
     >>> one_hot = np.zeros((1, 4, 4)); one_hot[0, 1, 2] = 3.0
     >>> sparseness(one_hot)  # (16 - 1) / 16
     array([0.9375])
-    >>> sparseness(np.ones((1, 4, 4)))
+    >>> sparseness(np.where(np.eye(4) > 0, 1.0, -1.0)[np.newaxis])  # |a| = 1
     array([0.])
     """
-    return _per_chunk(_gini, attributions)
+    return _per_chunk(_gini, attributions, "sparseness")
 
 
 @direction(greater_is_better=False)
@@ -143,7 +158,9 @@ def complexity(attributions):
         H = -\sum_{j=1}^{N} p_j \log p_j \in [0, \log N],
 
     with :math:`0 \log 0 = 0`. Lower is better: relevance on few pixels is a
-    simpler explanation (one pixel scores 0, a uniform map :math:`\log N`).
+    simpler explanation (one pixel scores 0, equal magnitudes :math:`\log N`).
+    Constant maps give NaN (with a
+    :class:`~sklearn_xai.metrics.DegenerateExplanationWarning`).
 
     Parameters
     ----------
@@ -153,15 +170,14 @@ def complexity(attributions):
     Returns
     -------
     scores : ndarray of shape (n,), float64
-        The entropy of each map. An all-zero map counts as uniform:
-        :math:`\log N`.
+        The entropy of each map; NaN for a constant map (e.g. all zero).
 
     Notes
     -----
     Invariant to positive scaling. Quantus 0.6 (``quantus.Complexity``)
     computes :math:`-\sum_j p_j \log(p_j + 10^{-12})`, which differs from the
     exact entropy by at most :math:`N \cdot 10^{-12}`, and returns NaN for an
-    all-zero map.
+    all-zero map (and :math:`\log N` for other constant maps).
 
     References
     ----------
@@ -172,14 +188,14 @@ def complexity(attributions):
     --------
     >>> import numpy as np
     >>> from sklearn_xai.metrics import complexity
-    >>> uniform = np.full((1, 2, 2), 0.5)
+    >>> uniform = np.array([[[0.5, -0.5], [-0.5, 0.5]]])
     >>> complexity(uniform)  # log(4)
     array([1.3862...])
     >>> one_hot = np.zeros((1, 2, 2)); one_hot[0, 0, 0] = -2.0
     >>> complexity(one_hot)
     array([0.])
     """
-    return _per_chunk(_entropy, attributions)
+    return _per_chunk(_entropy, attributions, "complexity")
 
 
 @direction(greater_is_better=False)
@@ -191,7 +207,9 @@ def effective_complexity(attributions, *, eps=1e-5, normalize=True):
         C_\varepsilon = \left|\{\, j : |\tilde a_j| > \varepsilon \,\}\right|,
         \qquad \tilde a = a / \max_k |a_k| \text{ if normalize, else } a.
 
-    Lower is better: fewer pixels carry the explanation.
+    Lower is better: fewer pixels carry the explanation. Constant maps give
+    NaN (with a :class:`~sklearn_xai.metrics.DegenerateExplanationWarning`),
+    where an all-zero map would otherwise score a perfect 0.
 
     Parameters
     ----------
@@ -201,13 +219,14 @@ def effective_complexity(attributions, *, eps=1e-5, normalize=True):
         Threshold, non-negative. With ``normalize=True`` it is a fraction of
         each map's largest magnitude.
     normalize : bool, default=True
-        Divide each map by its largest magnitude first (an all-zero map stays
-        zero), so ``eps`` does not depend on the scale of the attributions.
+        Divide each map by its largest magnitude first, so ``eps`` does not
+        depend on the scale of the attributions.
 
     Returns
     -------
     scores : ndarray of shape (n,), float64
-        The count of each map, between 0 and ``H * W``.
+        The count of each map, between 0 and ``H * W``; NaN for a constant
+        map.
 
     Notes
     -----
@@ -248,4 +267,4 @@ def effective_complexity(attributions, *, eps=1e-5, normalize=True):
             x /= np.where(peak > 0, peak, 1.0)
         return np.count_nonzero(x > eps, axis=1).astype(np.float64)
 
-    return _per_chunk(count, attributions)
+    return _per_chunk(count, attributions, "effective_complexity")

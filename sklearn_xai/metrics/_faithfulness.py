@@ -14,7 +14,10 @@ Conventions shared by all metrics:
 * ``baseline`` is what removed pixels become: ``"black"`` (0),
   ``"mean"`` (each image's per-channel mean), ``"blur"`` (a Gaussian blur
   with a sigma of a tenth of the image side) or a number;
-* pixels are ordered by decreasing attribution, ties in row-major order.
+* pixels are ordered by decreasing attribution, ties in row-major order;
+* a constant map (all pixels equal, e.g. all zero) orders nothing: its
+  score is NaN, with one ``DegenerateExplanationWarning`` per call saying how
+  many maps were constant.
 """
 
 from __future__ import annotations
@@ -29,8 +32,11 @@ from ._checks import (
     check_attributions,
     check_images,
     class_indices,
+    degenerate_maps,
     direction,
     model_proba,
+    nan_where_degenerate,
+    warn_degenerate,
 )
 
 _COMMON = {
@@ -135,8 +141,9 @@ def _ranked_scores(
 
 def _curve(
     estimator, X, attributions, targets, n_steps, baseline, image_shape, batch_size,
-    *, insert,
+    *, insert, metric,
 ):  # fmt: skip
+    """The curve Bunch; rows of constant maps NaN, warned about as ``metric``."""
     images, layout, a, p0, cls = _prepare(
         estimator, X, attributions, targets, image_shape, batch_size
     )
@@ -163,6 +170,8 @@ def _curve(
         insert=insert,
         batch_size=batch_size,
     )
+    degenerate = warn_degenerate(degenerate_maps(a), metric=metric)
+    scores = nan_where_degenerate(scores, degenerate)
     return Bunch(fractions=counts / n_pixels, scores=scores)
 
 
@@ -176,10 +185,15 @@ def _pearson(x, y):
     return np.where(denom > 0, r, np.nan)
 
 
-def _summarize(values, return_std):
-    """Mean (and std) over the repeats axis 0 of ``(n_repeats, n)``."""
-    mean = values.mean(axis=0)
-    return (mean, values.std(axis=0)) if return_std else mean
+def _summarize(values, return_std, degenerate):
+    """Mean (and std) over the repeats axis 0 of ``(n_repeats, n)``.
+
+    NaN for the constant maps ``degenerate`` (already warned about).
+    """
+    mean = nan_where_degenerate(values.mean(axis=0), degenerate)
+    if return_std:
+        return mean, nan_where_degenerate(values.std(axis=0), degenerate)
+    return mean
 
 
 # ---------------------------------------------------- deletion / insertion
@@ -205,7 +219,9 @@ def deletion_curve(
     ``baseline``, in ``n_steps`` equal steps: after step ``k`` the first
     ``floor(k * P / n_steps)`` of the ``P`` pixels are removed (Petsiuk et
     al. [1]_). A faithful explanation makes the curve drop fast; its area is
-    :func:`deletion_auc`.
+    :func:`deletion_auc`. Constant maps give NaN (with a
+    :class:`~sklearn_xai.metrics.DegenerateExplanationWarning`): they order
+    no pixel before another.
 
     Parameters
     ----------
@@ -236,7 +252,8 @@ def deletion_curve(
     curve : :class:`~sklearn.utils.Bunch`
         ``fractions``, ndarray of shape (n_steps + 1,): the fraction of pixels
         deleted, from 0 to 1; ``scores``, ndarray of shape (n, n_steps + 1):
-        the probability of the target class at each fraction.
+        the probability of the target class at each fraction, NaN on the
+        row of a constant map.
 
     See Also
     --------
@@ -275,7 +292,7 @@ def deletion_curve(
     """
     return _curve(
         estimator, X, attributions, targets, n_steps, baseline, image_shape,
-        batch_size, insert=False,
+        batch_size, insert=False, metric="deletion_curve",
     )  # fmt: skip
 
 
@@ -302,7 +319,8 @@ def insertion_curve(
     ``k`` the first ``floor(k * P / n_steps)`` of the ``P`` pixels are shown
     (Petsiuk et al. [1]_, who start from a blurred image). A faithful
     explanation makes the curve rise fast; its area is
-    :func:`insertion_auc`.
+    :func:`insertion_auc`. Constant maps give NaN (with a
+    :class:`~sklearn_xai.metrics.DegenerateExplanationWarning`).
 
     Parameters
     ----------
@@ -331,7 +349,8 @@ def insertion_curve(
     curve : :class:`~sklearn.utils.Bunch`
         ``fractions``, ndarray of shape (n_steps + 1,): the fraction of pixels
         revealed, from 0 to 1; ``scores``, ndarray of shape (n, n_steps + 1):
-        the probability of the target class at each fraction.
+        the probability of the target class at each fraction, NaN on the
+        row of a constant map.
 
     See Also
     --------
@@ -365,7 +384,7 @@ def insertion_curve(
     """
     return _curve(
         estimator, X, attributions, targets, n_steps, baseline, image_shape,
-        batch_size, insert=True,
+        batch_size, insert=True, metric="insertion_curve",
     )  # fmt: skip
 
 
@@ -401,7 +420,9 @@ def deletion_auc(
     probability of the target class; the integral is the trapezoidal rule
     over the :func:`deletion_curve` (``n_steps + 1`` points). It is in
     [0, 1]; a faithful explanation destroys the evidence early, so **lower is
-    better**.
+    better**. Constant maps give NaN (with a
+    :class:`~sklearn_xai.metrics.DegenerateExplanationWarning`): their
+    "order" would be the row-major order of the pixels.
 
     Parameters
     ----------
@@ -462,9 +483,9 @@ def deletion_auc(
     True
     """
     return _auc(
-        deletion_curve(
-            estimator, X, attributions, targets=targets, n_steps=n_steps,
-            baseline=baseline, image_shape=image_shape, batch_size=batch_size,
+        _curve(
+            estimator, X, attributions, targets, n_steps, baseline, image_shape,
+            batch_size, insert=False, metric="deletion_auc",
         )
     )  # fmt: skip
 
@@ -497,7 +518,8 @@ def insertion_auc(
     :math:`f_c` the probability of the target class; the integral is the
     trapezoidal rule over the :func:`insertion_curve` (``n_steps + 1``
     points). It is in [0, 1]; a faithful explanation restores the evidence
-    early, so **higher is better**.
+    early, so **higher is better**. Constant maps give NaN (with a
+    :class:`~sklearn_xai.metrics.DegenerateExplanationWarning`).
 
     Parameters
     ----------
@@ -554,9 +576,9 @@ def insertion_auc(
     True
     """
     return _auc(
-        insertion_curve(
-            estimator, X, attributions, targets=targets, n_steps=n_steps,
-            baseline=baseline, image_shape=image_shape, batch_size=batch_size,
+        _curve(
+            estimator, X, attributions, targets, n_steps, baseline, image_shape,
+            batch_size, insert=True, metric="insertion_auc",
         )
     )  # fmt: skip
 
@@ -615,7 +637,8 @@ def pixel_flipping(
     With ``"morf"`` **higher is better** (the probability falls fast, as
     the function's ``greater_is_better`` says); with ``"lerf"`` lower is better
     (pass ``greater_is_better=False`` to
-    :func:`~sklearn_xai.metrics.make_explanation_scorer`).
+    :func:`~sklearn_xai.metrics.make_explanation_scorer`). Constant maps give
+    NaN (with a :class:`~sklearn_xai.metrics.DegenerateExplanationWarning`).
 
     Parameters
     ----------
@@ -725,6 +748,8 @@ def pixel_flipping(
         insert=False,
         batch_size=batch_size,
     )
+    degenerate = warn_degenerate(degenerate_maps(a), metric="pixel_flipping")
+    scores = nan_where_degenerate(scores, degenerate)
     aopc = p0 - scores.mean(axis=1)
     return Bunch(aopc=aopc, scores=scores) if return_curve else aopc
 
@@ -816,8 +841,11 @@ def faithfulness_correlation(
         f_c(x) - f_c(x_{[S]}) \Big),
 
     the Pearson correlation over the runs, with :math:`f_c` the probability
-    of the target class. It is in [-1, 1]; **higher is better**. An image
-    whose attribution sums or probability drops do not vary gets NaN.
+    of the target class. It is in [-1, 1]; **higher is better**. Constant
+    maps give NaN (with a
+    :class:`~sklearn_xai.metrics.DegenerateExplanationWarning`), as does an
+    image whose probability drops do not vary (the model ignores the
+    removals).
 
     Parameters
     ----------
@@ -914,7 +942,8 @@ def faithfulness_correlation(
     corr = _pearson(
         sums.reshape(shape).swapaxes(1, 2), drops.reshape(shape).swapaxes(1, 2)
     )
-    return _summarize(corr, return_std)
+    degenerate = warn_degenerate(degenerate_maps(a), metric="faithfulness_correlation")
+    return _summarize(corr, return_std, degenerate)
 
 
 # -------------------------------------------------------------- infidelity
@@ -956,7 +985,9 @@ def infidelity(
     :math:`I^\top a = \sum_{h,w,c} I_{hwc}\, a_{hw}` and :math:`f_c` is the
     probability of the target class. It is >= 0; **lower is better** (0: the
     attributions predict the effect of every perturbation exactly, as the
-    weights of a model linear in its inputs do).
+    weights of a model linear in its inputs do). Constant maps give NaN
+    (with a :class:`~sklearn_xai.metrics.DegenerateExplanationWarning`): an
+    all-zero map would otherwise score the variance of the model's change.
 
     Parameters
     ----------
@@ -1055,4 +1086,5 @@ def infidelity(
         num, den = (dots * drops).sum(axis=1), (dots * dots).sum(axis=1)
         beta = np.divide(num, den, out=np.zeros_like(num), where=den > 0)
         dots = dots * beta[:, np.newaxis]
-    return _summarize(((dots - drops) ** 2).mean(axis=1), return_std)
+    degenerate = warn_degenerate(degenerate_maps(a), metric="infidelity")
+    return _summarize(((dots - drops) ** 2).mean(axis=1), return_std, degenerate)

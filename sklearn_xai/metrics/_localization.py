@@ -12,7 +12,11 @@ by the largest magnitude) never changes a result and has no counterpart.
 
 An image whose mask is empty has no object to localize: every metric raises a
 ValueError naming it (Quantus returns NaN, which the NaN-skipping mean of
-the scorers would silently drop).
+the scorers would silently drop). A constant map (all pixels equal, e.g. all
+zero; judged before ``sign`` is applied) localizes nothing: it scores NaN,
+with one ``DegenerateExplanationWarning`` per call saying how many maps were
+constant. Ties never give free hits: pixels tied at a cut-off share its
+places in proportion, the expectation over a random order of the ties.
 """
 
 from __future__ import annotations
@@ -21,17 +25,26 @@ from numbers import Integral, Real
 
 import numpy as np
 
-from ._checks import check_attributions, check_masks, direction
+from ._checks import (
+    check_attributions,
+    check_masks,
+    degenerate_maps,
+    direction,
+    nan_where_degenerate,
+    warn_degenerate,
+)
 from ._complexity import as_batch, chunks
 
 _SIGNS = ("signed", "absolute", "positive")
 
 
-def _per_chunk(score, attributions, masks, sign, *, need_outside=False):
+def _per_chunk(score, attributions, masks, sign, *, metric, need_outside=False):
     """``score(a, m, size)`` on validated chunks of a few images, concatenated.
 
     ``a`` is our float64 copy ``(c, H*W)`` with ``sign`` applied, ``m`` the
-    boolean masks ``(c, H*W)`` and ``size`` the mask sizes ``(c,)``.
+    boolean masks ``(c, H*W)`` and ``size`` the mask sizes ``(c,)``. Maps
+    constant before ``sign`` is applied score NaN, with one warning naming
+    ``metric``.
     """
     if sign not in _SIGNS:
         raise ValueError(f"sign must be one of {_SIGNS}; got {sign!r}.")
@@ -50,17 +63,19 @@ def _per_chunk(score, attributions, masks, sign, *, need_outside=False):
             f"masks of images {full.tolist()} cover the whole image: the ROC "
             "AUC needs pixels outside the mask too."
         )
-    scores = []
+    scores, degenerate = [], []
     for chunk in chunks(attributions.shape):
         a = check_attributions(attributions[chunk])
         a = a.reshape(a.shape[0], -1)
+        degenerate.append(degenerate_maps(a))
         if sign == "absolute":
             np.abs(a, out=a)
         elif sign == "positive":
             np.maximum(a, 0.0, out=a)
         m = masks[chunk].reshape(a.shape)
         scores.append(score(a, m, size[chunk]))
-    return np.concatenate(scores)
+    degenerate = warn_degenerate(np.concatenate(degenerate), metric=metric)
+    return nan_where_degenerate(np.concatenate(scores), degenerate)
 
 
 def _top_hits(a, m, k):
@@ -97,30 +112,35 @@ def _check_k(k, n_pixels):
 
 
 def _pointing_hits(a, m, height, width, tolerance):
-    """1.0 where a maximum of ``a`` lies within ``tolerance`` of ``m``."""
-    is_max = a == a.max(axis=1, keepdims=True)
-    hit = (is_max & m).any(axis=1)
-    if tolerance == 0 or hit.all():
-        return hit.astype(np.float64)
+    """The share of the maxima of each row of ``a`` within ``tolerance`` of ``m``.
 
+    1.0 or 0.0 for a single maximum; for tied maxima, the chance that the
+    first of them in a random order is a hit.
+    """
+    is_max = a == a.max(axis=1, keepdims=True)
     n_max = is_max.sum(axis=1)
+    score = (is_max & m).sum(axis=1) / n_max
+    if tolerance == 0 or (score == 1).all():
+        return score
+
     # One maximum: distance from it to every mask pixel, all images at once.
-    single = np.flatnonzero(~hit & (n_max == 1))
+    single = np.flatnonzero((score < 1) & (n_max == 1))
     if single.size:
         row, col = np.divmod(a[single].argmax(axis=1), width)
         dr = np.arange(height)[np.newaxis, :, np.newaxis] - row[:, None, None]
         dc = np.arange(width)[np.newaxis, np.newaxis, :] - col[:, None, None]
         near = (dr * dr + dc * dc) <= tolerance * tolerance
-        hit[single] = (near & m[single].reshape(-1, height, width)).any(axis=(1, 2))
+        hit = (near & m[single].reshape(-1, height, width)).any(axis=(1, 2))
+        score[single] = hit
     # Tied maxima (rare): distance transform of the mask, image by image.
-    tied = np.flatnonzero(~hit & (n_max > 1))
+    tied = np.flatnonzero((score < 1) & (n_max > 1))
     if tied.size:
         from scipy.ndimage import distance_transform_edt
 
         for i in tied:
             distance = distance_transform_edt(~m[i].reshape(height, width))
-            hit[i] = distance.ravel()[is_max[i]].min() <= tolerance
-    return hit.astype(np.float64)
+            score[i] = np.mean(distance.ravel()[is_max[i]] <= tolerance)
+    return score
 
 
 @direction(greater_is_better=True)
@@ -132,8 +152,12 @@ def pointing_game(attributions, masks, *, tolerance=0, sign="signed"):
         \text{hit} = \mathbb{1}\left[\, \exists\, p \in \arg\max_j a_j,\;
         q \in \text{mask} : \lVert p - q \rVert_2 \le \text{tolerance} \right]
 
-    A tie for the maximum is a hit when any of the tied pixels is. Higher is
-    better; the mean over images is the pointing accuracy.
+    Ties for the maximum give no free hit: the score is then the share of
+    the tied pixels that would be hits, the expected hit of a random pick
+    among them (as :func:`relevance_rank_accuracy` and
+    :func:`top_k_intersection` share tied places). Constant maps give NaN
+    (with a :class:`~sklearn_xai.metrics.DegenerateExplanationWarning`).
+    Higher is better; the mean over images is the pointing accuracy.
 
     Parameters
     ----------
@@ -148,20 +172,24 @@ def pointing_game(attributions, masks, *, tolerance=0, sign="signed"):
         does not depend on the image size.
     sign : {"signed", "absolute", "positive"}, default="signed"
         Use the values as they are, their magnitudes, or their positive part
-        (the same maximum as "signed" unless a map has no positive value).
+        (the same maximum as "signed" unless a map has no positive value,
+        when every pixel ties at 0).
 
     Returns
     -------
     scores : ndarray of shape (n,), float64
-        1.0 for a hit, 0.0 for a miss.
+        1.0 for a hit, 0.0 for a miss, the share of hits among tied maxima,
+        NaN for a constant map.
 
     Notes
     -----
     With ``tolerance=0`` this equals ``quantus.PointingGame()`` (defaults
-    ``abs=False``, ``weighted=False``). Quantus has no tolerance. In Quantus
-    0.6 an empty mask scores a hit (the NaN it sets is cast to its boolean
-    result) where we raise, and ``weighted=True`` raises a TypeError as soon
-    as one image is a hit, so it has no counterpart here.
+    ``abs=False``, ``weighted=False``) on maps with a single maximum; Quantus
+    counts tied maxima as a hit when any of them is, and fails an assertion
+    on an all-zero map. Quantus has no tolerance. In Quantus 0.6 an empty
+    mask scores a hit (the NaN it sets is cast to its boolean result) where
+    we raise, and ``weighted=True`` raises a TypeError as soon as one image
+    is a hit, so it has no counterpart here.
 
     References
     ----------
@@ -179,6 +207,9 @@ def pointing_game(attributions, masks, *, tolerance=0, sign="signed"):
     array([1., 0.])
     >>> pointing_game(a, masks, tolerance=5)  # (4, 4) is 3*sqrt(2) from (1, 1)
     array([1., 1.])
+    >>> a[1, 0, 0] = 1.0  # two tied maxima, one on the mask
+    >>> pointing_game(a, masks)
+    array([1. , 0.5])
     """
     if (
         not isinstance(tolerance, Real)
@@ -194,7 +225,7 @@ def pointing_game(attributions, masks, *, tolerance=0, sign="signed"):
     def hits(a, m, size):
         return _pointing_hits(a, m, height, width, tolerance)
 
-    return _per_chunk(hits, attributions, masks, sign)
+    return _per_chunk(hits, attributions, masks, sign, metric="pointing_game")
 
 
 @direction(greater_is_better=True)
@@ -206,7 +237,8 @@ def relevance_mass_accuracy(attributions, masks, *, sign="positive"):
         \text{RMA} = \frac{\sum_{j \in \text{mask}} r_j}{\sum_{j=1}^{N} r_j},
         \qquad r = \max(a, 0) \text{ by default}.
 
-    Higher is better (1: all relevance on the object).
+    Higher is better (1: all relevance on the object). Constant maps give NaN
+    (with a :class:`~sklearn_xai.metrics.DegenerateExplanationWarning`).
 
     Parameters
     ----------
@@ -223,7 +255,7 @@ def relevance_mass_accuracy(attributions, masks, *, sign="positive"):
     -------
     scores : ndarray of shape (n,), float64
         In ``[0, 1]`` for "positive" and "absolute". A map with no relevance
-        mass (total 0) scores 0.
+        mass (total 0, e.g. no positive value) scores 0; a constant map NaN.
 
     Notes
     -----
@@ -259,7 +291,7 @@ def relevance_mass_accuracy(attributions, masks, *, sign="positive"):
         safe = np.where(total != 0, total, 1.0)
         return np.where(total != 0, inside / safe, 0.0)
 
-    return _per_chunk(mass, attributions, masks, sign)
+    return _per_chunk(mass, attributions, masks, sign, metric="relevance_mass_accuracy")
 
 
 @direction(greater_is_better=True)
@@ -274,7 +306,9 @@ def relevance_rank_accuracy(attributions, masks, *, sign="signed"):
         \text{RRA} = \frac{|P_K \cap \text{mask}|}{K}.
 
     Pixels tied with the :math:`K`-th highest value share the places left in
-    proportion (the expectation over a random order of the ties). Higher is
+    proportion (the expectation over a random order of the ties). Constant
+    maps give NaN (with a
+    :class:`~sklearn_xai.metrics.DegenerateExplanationWarning`). Higher is
     better.
 
     Parameters
@@ -318,7 +352,7 @@ def relevance_rank_accuracy(attributions, masks, *, sign="signed"):
     def rank(a, m, size):
         return _top_hits(a, m, size) / size
 
-    return _per_chunk(rank, attributions, masks, sign)
+    return _per_chunk(rank, attributions, masks, sign, metric="relevance_rank_accuracy")
 
 
 @direction(greater_is_better=True)
@@ -330,7 +364,9 @@ def top_k_intersection(attributions, masks, *, k=1000, sign="signed"):
         \text{TKI} = \frac{|P_k \cap \text{mask}|}{k},
 
     with :math:`P_k` the ``k`` pixels of highest relevance; pixels tied with
-    the ``k``-th highest value share the places left in proportion. Higher is
+    the ``k``-th highest value share the places left in proportion. Constant
+    maps give NaN (with a
+    :class:`~sklearn_xai.metrics.DegenerateExplanationWarning`). Higher is
     better.
 
     Parameters
@@ -380,7 +416,7 @@ def top_k_intersection(attributions, masks, *, k=1000, sign="signed"):
     def top_k(a, m, size):
         return _top_hits(a, m, np.full(a.shape[0], k)) / k
 
-    return _per_chunk(top_k, attributions, masks, sign)
+    return _per_chunk(top_k, attributions, masks, sign, metric="top_k_intersection")
 
 
 def _mann_whitney_u(a, m, size):
@@ -435,7 +471,9 @@ def attribution_localization_auc(attributions, masks, *, sign="signed"):
     :math:`M` the mask, :math:`\bar M` the rest; exactly
     :func:`sklearn.metrics.roc_auc_score` ``(mask, a)`` per image. 1 means
     every object pixel is more relevant than every background pixel, 0.5 is
-    chance. Higher is better.
+    chance. Constant maps give NaN (with a
+    :class:`~sklearn_xai.metrics.DegenerateExplanationWarning`), not the 0.5
+    of ``roc_auc_score``. Higher is better.
 
     Parameters
     ----------
@@ -455,7 +493,8 @@ def attribution_localization_auc(attributions, masks, *, sign="signed"):
     Notes
     -----
     Equals ``quantus.AUC()`` (``abs=False``; Quantus loops over images with
-    ``roc_curve`` and ``auc``); here two sorts and a linear merge per image.
+    ``roc_curve`` and ``auc``) on maps that are not constant; here two sorts
+    and a linear merge per image.
 
     References
     ----------
@@ -476,4 +515,11 @@ def attribution_localization_auc(attributions, masks, *, sign="signed"):
     def auc(a, m, size):
         return _mann_whitney_u(a, m, size) / (size * (a.shape[1] - size))
 
-    return _per_chunk(auc, attributions, masks, sign, need_outside=True)
+    return _per_chunk(
+        auc,
+        attributions,
+        masks,
+        sign,
+        metric="attribution_localization_auc",
+        need_outside=True,
+    )

@@ -4,7 +4,9 @@ An explanation that stays the same when the network's weights are replaced by
 random ones (Adebayo et al.) or when another class is explained (Sixt et
 al.) cannot be explaining the model's decision. Both metrics report the
 similarity between the original explanation and the one after the
-randomization: **lower is better**.
+randomization: **lower is better**. A constant original explanation (all
+pixels equal, e.g. all zero) scores NaN, with one
+``DegenerateExplanationWarning`` per call.
 """
 
 from __future__ import annotations
@@ -15,7 +17,12 @@ import numpy as np
 from sklearn.utils import Bunch, check_random_state
 
 from ..utils._model import get_torch_model, unwrap_frozen
-from ._checks import direction
+from ._checks import (
+    degenerate_maps,
+    direction,
+    nan_where_degenerate,
+    warn_degenerate,
+)
 from ._robustness import _check_explainer, _explain, _postprocess, _prepare
 
 _SIMILARITIES = ("spearman", "ssim")
@@ -191,7 +198,9 @@ def model_parameter_randomization(
     above it (``order="cascading"``) or layer :math:`l` alone
     (``order="independent"``). An explanation that depends on the learned
     weights changes: **lower similarity is better** (the ``mean`` is the
-    scorer's value).
+    scorer's value). Constant maps give NaN (with a
+    :class:`~sklearn_xai.metrics.DegenerateExplanationWarning`): an image
+    whose original explanation is constant scores NaN at every layer.
 
     Parameters
     ----------
@@ -291,9 +300,9 @@ def model_parameter_randomization(
     _check_explainer(explainer)
     _torch_module(explainer)
     images, layout_ndim, labels, _ = _prepare(explainer, X, targets)
-    original = _postprocess(
-        _explain(explainer, images, layout_ndim, labels), normalize=normalize, abs=abs
-    )
+    original = _explain(explainer, images, layout_ndim, labels)
+    degenerate = degenerate_maps(original)
+    original = _postprocess(original, normalize=normalize, abs=abs)
 
     work = copy.deepcopy(explainer)
     model = get_torch_model(work.estimator_)
@@ -316,6 +325,8 @@ def model_parameter_randomization(
             _explain(work, images, layout_ndim, labels), normalize=normalize, abs=abs
         )
         scores[i] = sim(original, randomized)
+    warn_degenerate(degenerate, metric="model_parameter_randomization")
+    scores = nan_where_degenerate(scores, degenerate, axis=1)
     return Bunch(layers=names, scores=scores, mean=scores.mean(axis=0))
 
 
@@ -341,7 +352,9 @@ def random_logit(
         \text{RL}(x) = \operatorname{sim}\bigl(a_c(x),\, a_{c'}(x)\bigr).
 
     A class-sensitive explanation differs between classes: **lower is
-    better**.
+    better**. Constant maps give NaN (with a
+    :class:`~sklearn_xai.metrics.DegenerateExplanationWarning`): an image
+    whose explanation of class :math:`c` is constant scores NaN.
 
     Parameters
     ----------
@@ -415,6 +428,7 @@ def random_logit(
         layout_ndim,
         np.concatenate([labels, other]),
     )
-    both = _postprocess(both, normalize=normalize, abs=abs)
     n = len(images)
-    return sim(both[:n], both[n:])
+    degenerate = warn_degenerate(degenerate_maps(both[:n]), metric="random_logit")
+    both = _postprocess(both, normalize=normalize, abs=abs)
+    return nan_where_degenerate(sim(both[:n], both[n:]), degenerate)

@@ -10,6 +10,10 @@ image's range ``max(x) - min(x)`` (1 for a constant image), so the same
 ``radius`` means the same thing for images in ``[0, 1]`` and in ``[0, 255]``,
 and an image's score never depends on the other images of the batch. For
 images in ``[0, 1]`` the perturbations are Quantus's absolute ones.
+
+A constant explanation of the original image (all pixels equal, e.g. all
+zero) scores NaN, with one ``DegenerateExplanationWarning`` per call: it
+explains nothing, and its zero norm would divide the sensitivity.
 """
 
 from __future__ import annotations
@@ -21,7 +25,14 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from ..utils._validation import ImageLayout
-from ._checks import check_images, class_indices, direction
+from ._checks import (
+    check_images,
+    class_indices,
+    degenerate_maps,
+    direction,
+    nan_where_degenerate,
+    warn_degenerate,
+)
 
 _NOISES = ("uniform", "gaussian")
 
@@ -193,6 +204,7 @@ def _estimate(
     relative,
     return_std,
     random_state,
+    metric,
 ):
     _check_common(n_samples, n_repeats, radius, noise)
     images, layout_ndim, labels, _ = _prepare(explainer, X, targets)
@@ -220,6 +232,9 @@ def _estimate(
             for _ in range(n_repeats)
         ]
     )
+    # A constant original map (a zero norm for "relative") is no explanation.
+    degenerate = warn_degenerate(degenerate_maps(reference), metric=metric)
+    scores = nan_where_degenerate(scores, degenerate, axis=1)
     mean = scores.mean(axis=0)
     if return_std:
         return mean, scores.std(axis=0)
@@ -258,7 +273,9 @@ def max_sensitivity(
         \frac{\lVert a(x') - a(x) \rVert_F}{\lVert a(x) \rVert_F}
 
     (without the denominator when ``relative=False``). **Lower is better**;
-    0 means the explanation did not move at all.
+    0 means the explanation did not move at all. Constant maps give NaN (with
+    a :class:`~sklearn_xai.metrics.DegenerateExplanationWarning`): an image
+    whose explanation :math:`a(x)` is constant scores NaN, never ``inf``.
 
     Parameters
     ----------
@@ -285,8 +302,8 @@ def max_sensitivity(
     relative : bool, default=True
         Divide by :math:`\lVert a(x) \rVert_F` (Quantus's default), making
         the score free of the attribution's unit; False gives Yeh et al.'s
-        absolute :math:`\max \lVert a(x') - a(x) \rVert`. A zero
-        explanation scores 0 if it stays zero, ``inf`` otherwise.
+        absolute :math:`\max \lVert a(x') - a(x) \rVert`. A constant (e.g.
+        zero) explanation scores NaN either way.
     normalize : bool, default=False
         Divide every map by its largest magnitude first (as Quantus's
         ``normalise``, but per map: Quantus divides a whole batch by one
@@ -357,6 +374,7 @@ def max_sensitivity(
         relative=relative,
         return_std=return_std,
         random_state=random_state,
+        metric="max_sensitivity",
     )
 
 
@@ -387,6 +405,8 @@ def avg_sensitivity(
         \qquad x'_j = x + \delta_j,\ \lVert \delta_j \rVert_\infty \le r.
 
     **Lower is better**. Parameters are those of :func:`max_sensitivity`.
+    Constant maps give NaN (with a
+    :class:`~sklearn_xai.metrics.DegenerateExplanationWarning`).
 
     Parameters
     ----------
@@ -468,6 +488,7 @@ def avg_sensitivity(
         relative=relative,
         return_std=return_std,
         random_state=random_state,
+        metric="avg_sensitivity",
     )
 
 
@@ -498,7 +519,9 @@ def local_lipschitz_estimate(
         {\lVert x - x' \rVert_2},
 
     the norms taken over all pixels (and channels, for :math:`x`), in the
-    images' own value units. **Lower is better**.
+    images' own value units. **Lower is better**. Constant maps give NaN
+    (with a :class:`~sklearn_xai.metrics.DegenerateExplanationWarning`): an
+    image whose explanation :math:`a(x)` is constant scores NaN.
 
     Parameters
     ----------
@@ -588,4 +611,5 @@ def local_lipschitz_estimate(
         relative=True,
         return_std=return_std,
         random_state=random_state,
+        metric="local_lipschitz_estimate",
     )

@@ -4,15 +4,23 @@ import warnings
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from sklearn_xai.metrics import (
+    DegenerateExplanationWarning,
     _complexity,
     complexity,
     effective_complexity,
     sparseness,
+)
+from sklearn_xai.metrics._checks import degenerate_maps
+
+ALL = [sparseness, complexity, effective_complexity]
+IDS = ["sparseness", "complexity", "effective"]
+quiet = pytest.mark.filterwarnings(
+    "ignore::sklearn_xai.metrics.DegenerateExplanationWarning"
 )
 
 
@@ -95,8 +103,13 @@ def test_sparseness_closed_forms(shape):
     one_hot = np.zeros(shape, dtype=np.float32)
     one_hot[0, 1, 2] = -3.0
     np.testing.assert_allclose(sparseness(one_hot), [(n_pixels - 1) / n_pixels])
-    np.testing.assert_allclose(sparseness(np.full(shape, 0.7)), [0.0], atol=1e-15)
-    np.testing.assert_array_equal(sparseness(np.zeros(shape)), [0.0])
+    # Equal magnitudes, both signs: not constant, not sparse at all.
+    signs = np.where(np.arange(n_pixels) % 3 == 0, 0.7, -0.7).reshape(shape)
+    np.testing.assert_allclose(sparseness(signs), [0.0], atol=1e-15)
+    # Constant maps explain nothing (they used to score 0).
+    for constant in (np.full(shape, 0.7), np.zeros(shape)):
+        with pytest.warns(DegenerateExplanationWarning, match="1 of 1 "):
+            np.testing.assert_array_equal(sparseness(constant), [np.nan])
     # Two pixels of relevance 1 and 3 among zeros: sum((2i - N - 1) x_(i)).
     two = np.zeros(shape)
     two[0, 0, 0], two[0, 0, 1] = 1.0, 3.0
@@ -123,8 +136,12 @@ def test_sparseness_follows_the_paper_where_quantus_adds_an_epsilon():
 
 
 def test_complexity_closed_forms():
-    np.testing.assert_allclose(complexity(np.ones((1, 3, 5))), [np.log(15)])
-    np.testing.assert_allclose(complexity(np.zeros((1, 3, 5))), [np.log(15)])
+    signs = np.where(np.arange(15) % 2 == 0, 1.0, -1.0).reshape(1, 3, 5)
+    np.testing.assert_allclose(complexity(signs), [np.log(15)])
+    # Constant maps: NaN (they used to score log(15), uniform).
+    with pytest.warns(DegenerateExplanationWarning, match="2 of 2 "):
+        constant = np.stack([np.ones((3, 5)), np.zeros((3, 5))])
+        np.testing.assert_array_equal(complexity(constant), [np.nan, np.nan])
     one_hot = np.zeros((1, 3, 5))
     one_hot[0, 2, 4] = -7.0
     np.testing.assert_array_equal(complexity(one_hot), [0.0])
@@ -145,7 +162,11 @@ def test_effective_complexity_closed_forms():
     np.testing.assert_array_equal(
         effective_complexity(a, eps=0.5, normalize=False), [3.0]
     )
-    np.testing.assert_array_equal(effective_complexity(np.zeros((2, 3, 3))), [0, 0])
+    # All-zero maps used to score a perfect 0; now NaN with one warning.
+    with pytest.warns(DegenerateExplanationWarning, match="2 of 2 ") as record:
+        scores = effective_complexity(np.zeros((2, 3, 3)))
+    np.testing.assert_array_equal(scores, [np.nan, np.nan])
+    assert len(record) == 1
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -159,12 +180,14 @@ def test_effective_complexity_closed_forms():
     ],
     ids=["sparseness", "complexity", "effective", "effective-raw"],
 )
+@quiet
 def test_inputs_are_never_modified(metric, kwargs, dtype):
     a = random_attributions().astype(dtype)
     a[2] = 0.0  # an all-zero map takes special paths
     expected = a.copy()
     a.setflags(write=False)
     first = metric(a, **kwargs)
+    assert np.isnan(first[2]) and np.isfinite(np.delete(first, 2)).all()
     np.testing.assert_array_equal(a, expected)
     np.testing.assert_array_equal(metric(a, **kwargs), first)  # no state
 
@@ -172,9 +195,14 @@ def test_inputs_are_never_modified(metric, kwargs, dtype):
 @pytest.mark.parametrize("metric", [sparseness, complexity, effective_complexity])
 def test_chunks_give_the_same_scores(metric, monkeypatch):
     a = random_attributions(n=7)
-    whole = metric(a)
+    a[[1, 6]] = 0.0  # constant maps in two chunks: still one warning
+    with pytest.warns(DegenerateExplanationWarning, match="2 of 7 ") as record:
+        whole = metric(a)
     monkeypatch.setattr(_complexity, "_CHUNK_PIXELS", 2 * 12 * 14)  # 2 images
-    np.testing.assert_array_equal(metric(a), whole)
+    with pytest.warns(DegenerateExplanationWarning, match=r"images \[1, 6\]"):
+        np.testing.assert_array_equal(metric(a), whole)
+    assert len(record) == 1
+    assert np.isnan(whole[[1, 6]]).all() and np.isfinite(whole[[0, 2, 3, 4, 5]]).all()
     assert _complexity.chunks(a.shape)[-1] == slice(6, 7)
 
 
@@ -201,6 +229,71 @@ def test_bad_eps(eps):
         effective_complexity(random_attributions(), eps=eps)
 
 
+# -- constant maps ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("metric", ALL, ids=IDS)
+def test_constant_map_scores_nan_with_one_warning(metric):
+    a = random_attributions(n=2)
+    a[0] = 0.0
+    with pytest.warns(DegenerateExplanationWarning) as record:
+        scores = metric(a)
+    assert len(record) == 1
+    message = str(record[0].message)
+    assert message.startswith(f"{metric.__name__}: 1 of 2 ") and "[0]" in message
+    assert record[0].filename == __file__  # points at the caller
+    assert np.isnan(scores[0]) and np.isfinite(scores[1])
+
+
+@pytest.mark.parametrize("metric", ALL, ids=IDS)
+def test_no_warning_without_constant_maps(metric):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert np.isfinite(metric(random_attributions())).all()
+
+
+@pytest.mark.parametrize("metric", ALL, ids=IDS)
+def test_readme_lime_round_off_maps_score_nan(metric):
+    # The README's LIME maps on digits: all zero, or round-off of ~7e-32
+    # (sparseness used to score those 0.386, a fairly "sparse" explanation).
+    noise = np.random.default_rng(0).normal(size=(2, 8, 8)) * 7.2e-32
+    a = np.concatenate([np.zeros((1, 8, 8)), noise]).astype(np.float32)
+    with pytest.warns(DegenerateExplanationWarning, match="3 of 3 "):
+        np.testing.assert_array_equal(metric(a), np.nan)
+
+
+@pytest.mark.parametrize(
+    ("a", "constant"),
+    [
+        (np.zeros((4, 4)), True),
+        (np.full((4, 4), -3.5), True),
+        (np.full((4, 4), 1e300), True),
+        # float32 rounding of a constant: 1 and its next float32
+        (np.array([[1.0, np.nextafter(np.float32(1), np.float32(2))]]), True),
+        (np.array([[0.0, 7e-32]]), True),  # round-off around zero
+        (np.array([[0.0, 1e-13]]), True),
+        (np.array([[0.0, 1e-11]]), False),  # small, but above the 1e-12 floor
+        (np.array([[1.0, 1.00001]]), False),
+        (np.array([[1.0, -1.0]]), False),  # the same magnitude is not constant
+        (np.array([[5.0]]), True),  # a single pixel orders nothing
+    ],
+    ids=[
+        "zeros",
+        "negative",
+        "huge",
+        "float32-ulp",
+        "round-off",
+        "below-floor",
+        "above-floor",
+        "1e-5-relative",
+        "signs",
+        "one-pixel",
+    ],
+)
+def test_constant_tolerance(a, constant):
+    assert degenerate_maps(a[np.newaxis]).tolist() == [constant]
+
+
 def test_directions():
     assert sparseness.greater_is_better is True
     assert complexity.greater_is_better is False
@@ -215,32 +308,46 @@ maps = hnp.arrays(
 scales = st.floats(1e-3, 1e3)
 
 
+def nan_exactly_at_constant_maps(scores, a, scale):
+    """Check the NaN pattern; assume scaling keeps it (the 1e-12 floor)."""
+    degenerate = degenerate_maps(a)
+    assume(np.array_equal(degenerate_maps(a * scale), degenerate))
+    np.testing.assert_array_equal(np.isnan(scores), degenerate)
+    return scores[~degenerate]
+
+
+@quiet
 @settings(max_examples=30, deadline=None)
 @given(maps, scales)
 def test_sparseness_is_a_scale_free_gini_index(a, scale):
     n_pixels = a.shape[1] * a.shape[2]
     scores = sparseness(a)
-    assert np.all(scores >= -1e-12)
-    assert np.all(scores <= (n_pixels - 1) / n_pixels + 1e-12)
+    finite = nan_exactly_at_constant_maps(scores, a, scale)
+    assert np.all(finite >= -1e-12)
+    assert np.all(finite <= (n_pixels - 1) / n_pixels + 1e-12)
     np.testing.assert_allclose(sparseness(a * scale), scores, rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(sparseness(-a), scores, rtol=1e-12, atol=1e-15)
 
 
+@quiet
 @settings(max_examples=30, deadline=None)
 @given(maps, scales)
 def test_complexity_is_a_scale_free_entropy(a, scale):
     n_pixels = a.shape[1] * a.shape[2]
     scores = complexity(a)
-    assert np.all(scores >= -1e-12)
-    assert np.all(scores <= np.log(n_pixels) + 1e-9)
+    finite = nan_exactly_at_constant_maps(scores, a, scale)
+    assert np.all(finite >= -1e-12)
+    assert np.all(finite <= np.log(n_pixels) + 1e-9)
     np.testing.assert_allclose(complexity(a * scale), scores, rtol=1e-9, atol=1e-9)
 
 
+@quiet
 @settings(max_examples=30, deadline=None)
 @given(maps, st.sampled_from([0.5, 2.0, 64.0]), st.floats(0.0, 1.0))
 def test_effective_complexity_counts_and_is_scale_free(a, scale, eps):
     scores = effective_complexity(a, eps=eps)
-    assert np.all((scores >= 0) & (scores <= a.shape[1] * a.shape[2]))
-    assert np.all(scores == np.round(scores))
+    finite = nan_exactly_at_constant_maps(scores, a, scale)
+    assert np.all((finite >= 0) & (finite <= a.shape[1] * a.shape[2]))
+    assert np.all(finite == np.round(finite))
     # Powers of two scale exactly, so the normalized maps are identical.
     np.testing.assert_array_equal(effective_complexity(a * scale, eps=eps), scores)

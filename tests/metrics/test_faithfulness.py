@@ -13,6 +13,7 @@ from sklearn.ensemble import RandomForestClassifier
 
 from sklearn_xai.datasets import load_digit_images
 from sklearn_xai.metrics import (
+    DegenerateExplanationWarning,
     deletion_auc,
     deletion_curve,
     faithfulness_correlation,
@@ -420,6 +421,78 @@ def test_random_state_and_repeats(forest, digits, name):
     np.testing.assert_allclose(np.abs(second - first) / 2, std2, atol=1e-12)
     _, std1 = func(forest, flat, a, random_state=0, return_std=True, **kw)
     np.testing.assert_array_equal(std1, 0)
+
+
+# ------------------------------------------------------------ constant maps
+ALL_METRICS = {
+    **SCALAR_METRICS,
+    "deletion_curve": (deletion_curve, {"n_steps": 8}),
+    "insertion_curve": (insertion_curve, {"n_steps": 8}),
+}
+
+
+def per_image(result):
+    """The per-image numbers of a metric's result: scores or a curve's rows."""
+    return result.scores if hasattr(result, "scores") else result
+
+
+@pytest.fixture(scope="module")
+def sigmoid_case():
+    rng = np.random.default_rng(5)
+    clf = LinearProba(w=rng.normal(size=64)).fit(None)
+    return clf, rng.random((2, 64)), rng.normal(size=(2, 8, 8))
+
+
+@pytest.mark.parametrize("name", list(ALL_METRICS))
+def test_constant_map_scores_nan_with_one_warning(sigmoid_case, name):
+    func, kw = ALL_METRICS[name]
+    clf, X, a = sigmoid_case
+    a = a.copy()
+    a[0] = 0.0
+    with pytest.warns(DegenerateExplanationWarning) as record:
+        result = per_image(func(clf, X, a, image_shape=(8, 8), **kw))
+    assert len(record) == 1
+    assert str(record[0].message).startswith(f"{name}: 1 of 2 ")
+    assert record[0].filename == __file__  # points at the caller
+    assert np.isnan(result[0]).all() and np.isfinite(result[1]).all()
+
+
+@pytest.mark.parametrize("name", list(ALL_METRICS))
+def test_no_warning_without_constant_maps(sigmoid_case, name):
+    func, kw = ALL_METRICS[name]
+    clf, X, a = sigmoid_case
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert np.isfinite(per_image(func(clf, X, a, image_shape=(8, 8), **kw))).all()
+
+
+@pytest.mark.parametrize("name", list(RANDOM_METRICS))
+def test_constant_map_std_and_curve_are_nan_too(sigmoid_case, name):
+    func, kw = RANDOM_METRICS[name]
+    clf, X, a = sigmoid_case
+    a = np.stack([np.full((8, 8), 0.3), a[1]])
+    with pytest.warns(DegenerateExplanationWarning, match="1 of 2 ") as record:
+        mean, std = func(clf, X, a, image_shape=(8, 8), n_repeats=2,
+                         return_std=True, random_state=0, **kw)  # fmt: skip
+    assert len(record) == 1
+    assert np.isnan([mean[0], std[0]]).all() and np.isfinite([mean[1], std[1]]).all()
+    with pytest.warns(DegenerateExplanationWarning, match="1 of 2 "):
+        result = pixel_flipping(clf, X, a, image_shape=(8, 8), return_curve=True)
+    assert np.isnan(result.aopc[0]) and np.isnan(result.scores[0]).all()
+    assert np.isfinite(result.aopc[1]) and np.isfinite(result.scores[1]).all()
+
+
+def test_readme_lime_maps_score_nan(forest, digits):
+    # The README's LIME maps on digits were all zero or ~7e-32 of round-off;
+    # deletion_auc scored them (0.72, 0.79, ... by the row-major order of the
+    # pixels) as if they were explanations.
+    flat = digits[0][200:203].reshape(3, -1)
+    noise = np.random.default_rng(0).normal(size=(2, 8, 8)) * 7.2e-32
+    a = np.concatenate([np.zeros((1, 8, 8)), noise]).astype(np.float32)
+    for func in (deletion_auc, insertion_auc, faithfulness_correlation, infidelity):
+        with pytest.warns(DegenerateExplanationWarning, match="3 of 3 "):
+            scores = func(forest, flat, a, image_shape=(8, 8))
+        np.testing.assert_array_equal(scores, np.nan)
 
 
 def test_directions():

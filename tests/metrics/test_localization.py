@@ -4,12 +4,13 @@ import warnings
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from sklearn.metrics import roc_auc_score
 
 from sklearn_xai.metrics import (
+    DegenerateExplanationWarning,
     _complexity,
     attribution_localization_auc,
     pointing_game,
@@ -17,7 +18,11 @@ from sklearn_xai.metrics import (
     relevance_rank_accuracy,
     top_k_intersection,
 )
+from sklearn_xai.metrics._checks import degenerate_maps
 
+quiet = pytest.mark.filterwarnings(
+    "ignore::sklearn_xai.metrics.DegenerateExplanationWarning"
+)
 ALL = [
     pointing_game,
     relevance_mass_accuracy,
@@ -130,13 +135,18 @@ def test_relevance_mass_follows_the_paper_where_quantus_sums_signed_values():
 
 
 def test_relevance_mass_closed_forms():
-    masks = np.zeros((3, 3, 3), dtype=bool)
+    masks = np.zeros((4, 3, 3), dtype=bool)
     masks[:, 0, :] = True
-    a = np.zeros((3, 3, 3))
+    a = np.zeros((4, 3, 3))
     a[0] = 1.0  # uniform: the mask's share of the image
+    a[0, 2, 2] = 2.0  # one pixel outside with twice as much
     a[1, 0, 0] = 5.0  # all the mass inside
-    a[2] = -1.0  # no positive mass at all: 0 by definition
-    np.testing.assert_allclose(relevance_mass_accuracy(a, masks), [1 / 3, 1.0, 0.0])
+    a[2] = -1.0
+    a[2, 1, 1] = -2.0  # no positive mass at all: 0 by definition
+    a[3] = -1.0  # constant: NaN (it used to score 0, or 1/3 when positive)
+    with pytest.warns(DegenerateExplanationWarning, match="1 of 4 "):
+        scores = relevance_mass_accuracy(a, masks)
+    np.testing.assert_allclose(scores, [3 / 10, 1.0, 0.0, np.nan])
 
 
 def test_pointing_game_closed_forms():
@@ -148,15 +158,36 @@ def test_pointing_game_closed_forms():
     a[2, 5, 5] = a[2, 8, 8] = 1.0  # tied maxima, nearest at 5.66
     np.testing.assert_array_equal(pointing_game(a, masks), [1, 0, 0])
     np.testing.assert_array_equal(pointing_game(a, masks, tolerance=5.6), [1, 0, 0])
-    np.testing.assert_array_equal(pointing_game(a, masks, tolerance=5.7), [1, 1, 1])
-    a[2, 0, 0] = 1.0  # one of the tied maxima on the mask
-    np.testing.assert_array_equal(pointing_game(a, masks), [1, 0, 1])
-    # A map with no positive value: "positive" ties every pixel at 0.
+    # Tied maxima: the chance that a random one of them is a hit, here (5, 5)
+    # but not (8, 8) (it used to be a hit when any of them was).
+    np.testing.assert_array_equal(pointing_game(a, masks, tolerance=5.7), [1, 1, 0.5])
+    a[2, 0, 0] = 1.0  # one of three tied maxima on the mask
+    np.testing.assert_allclose(pointing_game(a, masks), [1, 0, 1 / 3])
+    np.testing.assert_allclose(pointing_game(a, masks, tolerance=5.7), [1, 1, 2 / 3])
+    # A map with no positive value: "positive" ties every pixel at 0, and
+    # a random pick among them lands on the mask with its share of the image.
     negative = -np.ones((1, 9, 9))
     negative[0, 8, 8] = -0.5
     assert pointing_game(negative, masks[:1])[0] == 0.0
-    assert pointing_game(negative, masks[:1], sign="positive")[0] == 1.0
-    assert pointing_game(negative, masks[:1], sign="absolute")[0] == 1.0
+    assert pointing_game(negative, masks[:1], sign="positive")[0] == 4 / 81
+    # |a| = 1 everywhere but (8, 8): 80 tied maxima, 4 of them on the mask.
+    assert pointing_game(negative, masks[:1], sign="absolute")[0] == 4 / 80
+
+
+def test_pointing_game_gives_no_free_hit_to_a_blank_map():
+    # The case of 2026-11-30: an all-zero map on an object of 25% of the image
+    # used to score a perfect hit (1.0).
+    masks = np.zeros((2, 8, 8), dtype=bool)
+    masks[:, 2:6, 2:6] = True
+    a = np.zeros((2, 8, 8))
+    a[1, 0, :] = 1.0  # 8 tied maxima on the top row, none on the object
+    a[1, 3, 3] = a[1, 4, 4] = 1.0  # and 2 on it: 2 of 10
+    with pytest.warns(DegenerateExplanationWarning, match="1 of 2 "):
+        scores = pointing_game(a, masks)
+    np.testing.assert_allclose(scores, [np.nan, 0.2])
+    # The expectation over a random tie order, i.e. top-k with k = 1.
+    with pytest.warns(DegenerateExplanationWarning, match="1 of 2 "):
+        np.testing.assert_allclose(top_k_intersection(a, masks, k=1), scores)
 
 
 def test_rank_and_top_k_closed_forms_with_shared_ties():
@@ -182,11 +213,11 @@ def test_auc_closed_forms():
     a[0, 0, :2] = 1.0  # perfect
     a[1] = 1.0
     a[1, 0, :2] = 0.0  # inverted
-    a[2] = 0.3  # constant: chance
+    a[2] = 0.3  # constant: NaN (roc_auc_score's chance level, 0.5, before)
     a[3, 0, 0] = 1.0  # half the mask above everything, half tied with all
-    np.testing.assert_allclose(
-        attribution_localization_auc(a, masks), [1.0, 0.0, 0.5, 0.75]
-    )
+    with pytest.warns(DegenerateExplanationWarning, match="1 of 4 "):
+        scores = attribution_localization_auc(a, masks)
+    np.testing.assert_allclose(scores, [1.0, 0.0, np.nan, 0.75])
 
 
 def last_bit_pairs(rng, shape):
@@ -203,7 +234,9 @@ def last_bit_pairs(rng, shape):
         lambda rng, shape: rng.normal(size=shape),  # float64, every bit used
         lambda rng, shape: rng.normal(size=shape).astype(np.float32),
         lambda rng, shape: rng.integers(-2, 3, size=shape).astype(np.float64),
-        lambda rng, shape: np.where(rng.random(shape) < 0.5, -0.0, 0.0),
+        lambda rng, shape: np.select(
+            [rng.random(shape) < 0.4, rng.random(shape) < 0.7], [-0.0, 0.0], 1.0
+        ),
         lambda rng, shape: np.maximum(rng.normal(size=shape), 0.0),
         last_bit_pairs,
     ],
@@ -221,6 +254,7 @@ def test_auc_equals_roc_auc_score(values):
     )
 
 
+@quiet
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("sign", ["signed", "absolute", "positive"])
 @pytest.mark.parametrize("metric", ALL, ids=IDS)
@@ -233,6 +267,7 @@ def test_inputs_are_never_modified(metric, sign, dtype):
     a.setflags(write=False)
     masks.setflags(write=False)
     first = metric(a, masks, sign=sign, **kwargs)
+    assert np.isnan(first[1]) and np.isfinite(np.delete(first, 1)).all()
     np.testing.assert_array_equal(a, expected_a)
     assert np.signbit(a[1]).all()  # still -0.0
     np.testing.assert_array_equal(masks, expected_m)
@@ -242,10 +277,16 @@ def test_inputs_are_never_modified(metric, sign, dtype):
 @pytest.mark.parametrize("metric", ALL, ids=IDS)
 def test_chunks_give_the_same_scores(metric, monkeypatch):
     a, masks = random_case(n=7)
+    a[[2, 5]] = 0.0  # constant maps in two chunks: still one warning
     kwargs = {"k": 30} if metric is top_k_intersection else {}
-    whole = metric(a, masks.astype(np.uint8), **kwargs)  # 0/1 masks accepted
+    with pytest.warns(DegenerateExplanationWarning, match="2 of 7 ") as record:
+        whole = metric(a, masks.astype(np.uint8), **kwargs)  # 0/1 masks accepted
+    assert len(record) == 1
     monkeypatch.setattr(_complexity, "_CHUNK_PIXELS", 3 * 16 * 20)  # 3 images
-    np.testing.assert_array_equal(metric(a, masks, **kwargs), whole)
+    with pytest.warns(DegenerateExplanationWarning, match=r"images \[2, 5\]"):
+        np.testing.assert_array_equal(metric(a, masks, **kwargs), whole)
+    assert np.isnan(whole[[2, 5]]).all()
+    assert np.isfinite(np.delete(whole, [2, 5])).all()
 
 
 @pytest.mark.parametrize("metric", ALL, ids=IDS)
@@ -325,35 +366,72 @@ def maps_and_masks(draw):
     return a, masks
 
 
+@quiet
 @settings(max_examples=40, deadline=None)
 @given(maps_and_masks(), st.sampled_from([0.25, 4.0, 1024.0]))
 def test_scores_lie_in_unit_interval_and_are_scale_free(case, scale):
     a, masks = case
+    degenerate = degenerate_maps(a)
+    assume(np.array_equal(degenerate_maps(a * scale), degenerate))  # 1e-12 floor
     for metric in ALL:
         for sign in ("signed", "absolute", "positive"):
             if metric is relevance_mass_accuracy and sign == "signed":
                 continue  # Quantus's signed ratio can leave [0, 1]
             kwargs = {"k": 2} if metric is top_k_intersection else {}
             scores = metric(a, masks, sign=sign, **kwargs)
-            assert np.all((scores >= -1e-12) & (scores <= 1 + 1e-12)), metric
+            np.testing.assert_array_equal(np.isnan(scores), degenerate)
+            finite = scores[~degenerate]
+            assert np.all((finite >= -1e-12) & (finite <= 1 + 1e-12)), metric
             # Powers of two scale exactly: the same ranks and ratios.
             scaled = metric(a * scale, masks, sign=sign, **kwargs)
             np.testing.assert_allclose(scaled, scores, rtol=1e-12, atol=1e-12)
 
 
+@quiet
 @settings(max_examples=40, deadline=None)
 @given(maps_and_masks())
 def test_auc_is_roc_auc_score_and_top_k_the_expected_overlap(case):
     a, masks = case
+    degenerate = degenerate_maps(a)
     expected = [
-        roc_auc_score(m.ravel(), x.ravel()) for m, x in zip(masks, a, strict=True)
+        np.nan if constant else roc_auc_score(m.ravel(), x.ravel())
+        for m, x, constant in zip(masks, a, degenerate, strict=True)
     ]
     np.testing.assert_allclose(
         attribution_localization_auc(a, masks), expected, atol=1e-12
     )
     # k = all pixels: the mask's share of the image, whatever the ties.
     n_pixels = a.shape[1] * a.shape[2]
+    share = masks.reshape(len(a), -1).mean(axis=1)
     np.testing.assert_allclose(
-        top_k_intersection(a, masks, k=n_pixels),
-        masks.reshape(len(a), -1).mean(axis=1),
+        top_k_intersection(a, masks, k=n_pixels), np.where(degenerate, np.nan, share)
     )
+    # Pointing at a random one of the tied maxima is top-1 with shared ties.
+    for sign in ("signed", "absolute", "positive"):
+        np.testing.assert_allclose(
+            pointing_game(a, masks, sign=sign),
+            top_k_intersection(a, masks, k=1, sign=sign),
+            atol=1e-12,
+        )
+
+
+@pytest.mark.parametrize("metric", ALL, ids=IDS)
+def test_constant_map_scores_nan_with_one_warning(metric):
+    a, masks = random_case(n=2)
+    a[0] = 0.0
+    kwargs = {"k": 30} if metric is top_k_intersection else {}
+    with pytest.warns(DegenerateExplanationWarning) as record:
+        scores = metric(a, masks, **kwargs)
+    assert len(record) == 1
+    assert str(record[0].message).startswith(f"{metric.__name__}: 1 of 2 ")
+    assert record[0].filename == __file__  # points at the caller
+    assert np.isnan(scores[0]) and np.isfinite(scores[1])
+
+
+@pytest.mark.parametrize("metric", ALL, ids=IDS)
+def test_no_warning_without_constant_maps(metric):
+    a, masks = random_case()
+    kwargs = {"k": 30} if metric is top_k_intersection else {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert np.isfinite(metric(a, masks, **kwargs)).all()

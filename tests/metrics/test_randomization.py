@@ -15,7 +15,11 @@ from sklearn.preprocessing import FunctionTransformer
 from sklearn_xai.attribution import SaliencyExplainer
 from sklearn_xai.base import BaseExplainer
 from sklearn_xai.datasets import load_digit_images
-from sklearn_xai.metrics import model_parameter_randomization, random_logit
+from sklearn_xai.metrics import (
+    DegenerateExplanationWarning,
+    model_parameter_randomization,
+    random_logit,
+)
 from sklearn_xai.metrics._randomization import _spearman, _ssim
 from sklearn_xai.neural_network import CNNClassifier
 
@@ -52,6 +56,13 @@ class ConstantExplainer(BaseExplainer):
         h, w = images.shape[1:3]
         pattern = np.sin(np.arange(h * w, dtype=np.float32)).reshape(h, w)
         return np.broadcast_to(pattern, (len(images), h, w)).copy(), {}
+
+
+class ImageExplainer(ConstantExplainer):
+    """The (gray) image itself as its map: a blank image gets a zero map."""
+
+    def _explain(self, images, targets, seeds):
+        return images.astype(np.float64).mean(axis=-1), {}
 
 
 class RecordingSaliency(SaliencyExplainer):
@@ -217,6 +228,38 @@ def test_model_independent_explanation_fails_the_test(clf, digits):
         np.testing.assert_allclose(
             random_logit(explainer, X, similarity=similarity), 1.0
         )
+
+
+@pytest.mark.parametrize("similarity", ["spearman", "ssim"])
+def test_constant_map_scores_nan_with_one_warning(similarity, clf, digits):
+    X = digits[0][:2].copy()
+    X[0] = 0.0  # a blank image: its map is all zero
+    explainer = ImageExplainer(FrozenEstimator(clf)).fit(X)
+    with pytest.warns(DegenerateExplanationWarning) as record:
+        result = model_parameter_randomization(
+            explainer, X, similarity=similarity, random_state=0
+        )
+    assert len(record) == 1
+    message = str(record[0].message)
+    assert message.startswith("model_parameter_randomization: 1 of 2 ")
+    assert record[0].filename == __file__  # points at the caller
+    assert np.isnan(result.scores[:, 0]).all() and np.isnan(result.mean[0])
+    np.testing.assert_allclose(result.scores[:, 1], 1.0)  # model-independent
+    with pytest.warns(DegenerateExplanationWarning) as record:
+        scores = random_logit(explainer, X, similarity=similarity, random_state=0)
+    assert len(record) == 1
+    assert str(record[0].message).startswith("random_logit: 1 of 2 ")
+    assert np.isnan(scores[0]) and scores[1] == pytest.approx(1.0)
+
+
+def test_no_warning_without_constant_maps(clf, digits):
+    X = digits[0][:2]
+    explainer = ImageExplainer(FrozenEstimator(clf)).fit(X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DegenerateExplanationWarning)
+        result = model_parameter_randomization(explainer, X, random_state=0)
+        scores = random_logit(explainer, X, random_state=0)
+    assert np.isfinite(result.scores).all() and np.isfinite(scores).all()
 
 
 @pytest.mark.parametrize("order", ["cascading", "independent"])

@@ -14,6 +14,7 @@ from sklearn_xai.attribution import SaliencyExplainer
 from sklearn_xai.base import BaseExplainer
 from sklearn_xai.datasets import load_digit_images
 from sklearn_xai.metrics import (
+    DegenerateExplanationWarning,
     avg_sensitivity,
     local_lipschitz_estimate,
     max_sensitivity,
@@ -52,6 +53,13 @@ class ConstantExplainer(BaseExplainer):
         h, w = images.shape[1:3]
         pattern = np.arange(1, h * w + 1, dtype=np.float32).reshape(h, w)
         return np.broadcast_to(pattern, (len(images), h, w)).copy(), {}
+
+
+class ImageExplainer(ConstantExplainer):
+    """The (gray) image itself as its map: a blank image gets a zero map."""
+
+    def _explain(self, images, targets, seeds):
+        return images.astype(np.float64).mean(axis=-1), {}
 
 
 class RecordingSaliency(SaliencyExplainer):
@@ -361,6 +369,40 @@ def test_flat_and_channel_layouts_give_the_same_scores(explainer, digits):
         explainer, X[..., np.newaxis], n_samples=2, random_state=0
     )
     np.testing.assert_allclose(gray, channels, rtol=1e-6)
+
+
+# -- constant maps ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("relative", [True, False], ids=["relative", "absolute"])
+@pytest.mark.parametrize("name", list(METRICS))
+def test_constant_map_scores_nan_with_one_warning(name, relative, clf, digits):
+    # The blank image's map is zero, its perturbed copies' maps are not:
+    # max_sensitivity used to divide by the zero norm and return inf.
+    X = digits[0][:2].copy()
+    X[0] = 0.0
+    explainer = ImageExplainer(FrozenEstimator(clf)).fit(X)
+    kwargs = {"relative": relative} if name != "local_lipschitz_estimate" else {}
+    with pytest.warns(DegenerateExplanationWarning) as record:
+        mean, std = METRICS[name](
+            explainer, X, n_samples=3, n_repeats=2, return_std=True,
+            random_state=0, **kwargs,
+        )  # fmt: skip
+    assert len(record) == 1
+    assert str(record[0].message).startswith(f"{name}: 1 of 2 ")
+    assert record[0].filename == __file__  # points at the caller
+    assert np.isnan([mean[0], std[0]]).all()
+    assert np.isfinite([mean[1], std[1]]).all() and mean[1] > 0
+
+
+@pytest.mark.parametrize("name", list(METRICS))
+def test_no_warning_without_constant_maps(name, clf, digits):
+    X = digits[0][:2]
+    explainer = ImageExplainer(FrozenEstimator(clf)).fit(X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DegenerateExplanationWarning)
+        scores = METRICS[name](explainer, X, n_samples=2, random_state=0)
+    assert np.isfinite(scores).all()
 
 
 # -- errors -------------------------------------------------------------------
