@@ -9,7 +9,7 @@ import warnings
 import numpy as np
 from sklearn.base import BaseEstimator
 
-from ..utils._model import batched_predict_proba
+from .._adapter import batched_predict_proba
 from ..utils._validation import label_indices, validate_images
 
 

@@ -16,7 +16,7 @@ import copy
 import numpy as np
 from sklearn.utils import Bunch, check_random_state
 
-from ..utils._model import get_torch_model, unwrap_frozen
+from .._adapter import get_torch_model, unwrap_frozen
 from ._checks import (
     degenerate_maps,
     direction,
@@ -97,7 +97,7 @@ def _similarity_func(similarity):
 def _torch_module(explainer, name="model_parameter_randomization"):
     """The torch network the explainer's model runs (TypeError without one)."""
     try:
-        return get_torch_model(explainer.estimator_).module
+        return get_torch_model(explainer.estimator_).network
     except TypeError:
         raise TypeError(
             f"{name} re-initializes the weights of a torch network, so the "
@@ -306,7 +306,7 @@ def model_parameter_randomization(
 
     work = copy.deepcopy(explainer)
     model = get_torch_model(work.estimator_)
-    module = model.module
+    module = model.network
     available = dict(_parameterized_layers(module))
     names = _select_layers(list(available.items()), layers)
     seed = _torch_seed(random_state)

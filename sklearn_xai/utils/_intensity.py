@@ -16,11 +16,11 @@ The rule (:func:`fitted_intensity_range` and :func:`to_intensity_range`):
 * A model of range ``(lo, hi)`` given ``uint8`` images maps 0-255 linearly
   onto ``[lo, hi]`` (so a [0, 1] model divides by 255).
 * A model of range ``(lo, hi)`` given floating-point images checks that they
-  are on the same scale: within ``[lo - (hi - lo), hi + (hi - lo)]`` (for
-  [0, 1]: within [-1, 2]), wide enough for interpolation overshoot and for
-  the noisy copies that SmoothGrad and the robustness metrics make, narrow
-  enough to catch 0-255 images given to a [0, 1] model; outside it, a
-  ValueError. A model of range
+  are on the same scale: their mean intensity must lie within ``[lo - (hi -
+  lo), hi + (hi - lo)]`` (for [0, 1]: within [-1, 2]). The mean is not moved
+  by the zero-mean noise of SmoothGrad or the robustness metrics, however
+  large, nor by interpolation overshoot, while 0-255 images given to a
+  [0, 1] model put it far outside; outside it, a ValueError. A model of range
   (0, 255) also refuses floats that all lie in [0, 1] but are not all zero
   (they look like [0, 1] images).
 * A model without a known range refuses ``uint8`` images.
@@ -115,28 +115,43 @@ def to_intensity_range(images, input_range, *, owner, input_name="X"):
     if images.dtype == np.uint8:
         if (lo, hi) == (0.0, 255.0):
             return images
-        scale = np.float32((hi - lo) / 255.0)
-        return images.astype(np.float32) * scale + np.float32(lo)
+        # Divide (not multiply by a rounded 1/255): bit for bit the floats of
+        # X / 255 and ImageReader(dtype="float32"), so both give the same
+        # predictions.
+        out = images.astype(np.float32)
+        if hi - lo != 1.0:
+            out *= np.float32(hi - lo)
+        out /= np.float32(255.0)
+        if lo:
+            out += np.float32(lo)
+        return out
     if not images.size:
         return images
-    low, high = float(np.min(images)), float(np.max(images))
+    # The mean decides the scale: zero-mean perturbations of any size
+    # (SmoothGrad's noise, the robustness metrics') leave it in place, while
+    # 0-255 images given to a [0, 1] model move it far outside.
+    mean = float(np.mean(images, dtype=np.float64))
     margin = _MARGIN * (hi - lo)
-    if low < lo - margin or high > hi + margin:
+    if not (lo - margin <= mean <= hi + margin):
+        low, high = float(np.min(images)), float(np.max(images))
         hint = (
-            " They look like 0-255 intensities: divide by 255, or pass them as uint8."
-            if hi <= 1 and high > 1
+            " They look like 0-255 intensities: divide by 255, or pass them as "
+            "uint8."
+            if hi <= 1 and mean > 1
             else ""
         )
         raise ValueError(
-            f"{input_name} has values in [{_fmt(low)}, {_fmt(high)}], but {owner} "
-            f"takes images with intensities in [{_fmt(lo)}, {_fmt(hi)}] "
-            f"(input_range).{hint}"
+            f"{input_name} has values in [{_fmt(low)}, {_fmt(high)}] (mean "
+            f"{_fmt(mean)}), but {owner} takes images with intensities in "
+            f"[{_fmt(lo)}, {_fmt(hi)}] (input_range).{hint}"
         )
-    if (lo, hi) == (0.0, 255.0) and 0 < high <= 1 and low >= 0:
-        raise ValueError(
-            f"{input_name} holds floating-point values in [{_fmt(low)}, "
-            f"{_fmt(high)}], which look like [0, 1] images, but {owner} was "
-            "fitted on uint8 images (0-255); multiply them by 255, or pass "
-            "uint8 images."
-        )
+    if (lo, hi) == (0.0, 255.0) and 0 < mean <= 1:
+        low, high = float(np.min(images)), float(np.max(images))
+        if low >= 0 and 0 < high <= 1:
+            raise ValueError(
+                f"{input_name} holds floating-point values in [{_fmt(low)}, "
+                f"{_fmt(high)}], which look like [0, 1] images, but {owner} was "
+                "fitted on uint8 images (0-255); multiply them by 255, or pass "
+                "uint8 images."
+            )
     return images

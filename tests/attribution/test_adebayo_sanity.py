@@ -74,17 +74,23 @@ def randomized_correlation(trained, make, *, abs=True):
     return result.layers, result.scores
 
 
+# At the default layer (the last block's rectified output, as the papers
+# take it), maps that combine non-negative feature maps with non-negative
+# weights keep following the image when the weights are random, as Adebayo
+# et al. found for Guided Backprop. Measured on this fixture (mean Spearman
+# at full randomization): Grad-CAM++ 0.70, Score-CAM 0.75; Grad-CAM -0.03.
 XFAIL = {
-    "score_cam": "the fully randomized network's masks still follow the image, "
-    "and its softmax weights are erratic (measured 0.53 at the last step, "
-    "below 0 at every earlier one)",
+    "gradcam_plus_plus": "rectified feature maps weighted by relu'd gradients "
+    "follow the image under random weights (measured 0.70 at the last step)",
+    "score_cam": "the fully randomized network's masks still follow the image "
+    "(rectified feature maps; measured 0.75 at the last step)",
 }
 
 
 @pytest.mark.parametrize(
     "name",
     [
-        pytest.param(n, marks=pytest.mark.xfail(reason=XFAIL[n], strict=False))
+        pytest.param(n, marks=pytest.mark.xfail(reason=XFAIL[n], strict=True))
         if n in XFAIL
         else n
         for n in sorted(EXPLAINERS)
@@ -101,6 +107,12 @@ def test_explanation_changes_under_cascading_randomization(
     # record both.
     _, signed = randomized_correlation(trained, EXPLAINERS[name], abs=False)
     _, absolute = randomized_correlation(trained, EXPLAINERS[name], abs=True)
+    # An image whose trained map is constant (Grad-CAM's rectified map can be
+    # all zero) scores NaN at every step: it is left out, and must stay rare.
+    scored = np.isfinite(signed).all(axis=0) & np.isfinite(absolute).all(axis=0)
+    assert scored.mean() >= 0.5, (name, scored)
+    assert np.all(np.isnan(signed[:, ~scored]).all(axis=0))
+    signed, absolute = signed[:, scored], absolute[:, scored]
     full, full_abs = float(signed[-1].mean()), float(absolute[-1].mean())
     record_property(f"{name}_spearman_full_randomization", full)
     record_property(f"{name}_spearman_abs_full_randomization", full_abs)
