@@ -7,9 +7,10 @@ demo
     every method, score the explanations, tune LIME, fit a surrogate tree,
     print a results table and write a self-contained HTML report.
 explain
-    The same report for a model saved with
+    The same report for a classifier or pipeline saved with
     :func:`sklearn_xai.neural_network.save_model` and the user's own image
-    files or folders, in parallel (joblib) or on a dask cluster.
+    files or folders, in parallel (joblib) or on a dask cluster. A network
+    class of the user's is imported only when named with ``--module``.
 benchmark
     Run the benchmark scripts of a source checkout and save their tables.
 
@@ -19,6 +20,7 @@ Exit codes follow the usual convention: 0 success, 1 failure, 2 usage error.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from . import __version__
@@ -44,6 +46,19 @@ def _positive_int(text):
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
     return value
+
+
+def _network_class(spec):
+    """Import ``--module package.module:ClassName`` (from PYTHONPATH or the
+    current folder), or raise a one-line ValueError."""
+    from .neural_network._io import import_network_class
+
+    if os.getcwd() not in sys.path and "" not in sys.path:
+        sys.path.append(os.getcwd())
+    try:
+        return import_network_class(spec)
+    except ValueError as exc:
+        raise ValueError(f"--module: {exc}") from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -132,15 +147,31 @@ def build_parser() -> argparse.ArgumentParser:
         "explain",
         help="explain a saved model's predictions on your image files",
         description=(
-            "Explains a model saved with sklearn_xai.neural_network.save_model "
-            "(safetensors weights, nothing unpickled) on image files and "
-            "folders, scores the explanations and writes the same report as "
-            "demo. Unreadable files are reported and skipped. Shards of images "
-            "run in parallel with joblib, or on a dask cluster (--scheduler)."
+            "Explains a classifier or a whole pipeline saved with "
+            "sklearn_xai.neural_network.save_model (safetensors weights, "
+            "nothing unpickled) on image files and folders, scores the "
+            "explanations and writes the same report as demo. Files are read "
+            "as the model was fitted (uint8 or [0, 1] floats, its channels and "
+            "size), so it predicts what the model predicts on the same images. "
+            "Unreadable files are reported and skipped. Shards of images run "
+            "in parallel with joblib, or on a dask cluster (--scheduler)."
         ),
     )
     explain.add_argument(
         "--model", required=True, help="model file written by save_model"
+    )
+    explain.add_argument(
+        "--module",
+        default=None,
+        metavar="PACKAGE.MODULE:CLASS",
+        help="the network class, when the model file names one other than the "
+        "library's SmallCNN: imported (from PYTHONPATH or the current folder) "
+        "only when named here",
+    )
+    explain.add_argument(
+        "--device",
+        default="cpu",
+        help="where the network runs: cpu, cuda, cuda:N or auto (default: %(default)s)",
     )
     explain.add_argument(
         "--images",
@@ -253,9 +284,12 @@ def main(argv=None) -> int:
         elif args.command == "explain":
             from ._jobs.explain import run_explain
 
+            module = None if args.module is None else _network_class(args.module)
             run_explain(
                 args.model,
                 args.images,
+                module=module,
+                device=args.device,
                 methods=args.methods,
                 out=args.out,
                 n_jobs=args.n_jobs,

@@ -107,3 +107,11 @@ def test_python_dash_m_entry_point():
 def test_parser_defaults():
     args = build_parser().parse_args(["demo"])
     assert (args.dataset, args.quick, args.epochs) == ("digits", False, None)
+
+
+def test_explain_help_documents_module_and_device(capsys):
+    with pytest.raises(SystemExit):
+        main(["explain", "--help"])
+    out = capsys.readouterr().out
+    for option in ("--module", "PACKAGE.MODULE:CLASS", "--device"):
+        assert option in out

@@ -7,12 +7,18 @@ to the driver, so memory stays flat however many images there are. Shards run
 in parallel with joblib (``n_jobs``), or on a dask cluster under
 ``joblib.parallel_config(backend="dask")`` when a scheduler address is given
 (the workers must see the model file and the output folder).
+
+The model is a bare classifier or a whole pipeline saved by
+:func:`~sklearn_xai.neural_network.save_model`; files are read the way the
+model was fitted (:func:`input_spec`), so the job predicts what the model
+predicts on the same images.
 """
 
 from __future__ import annotations
 
 import csv
 import os
+import sys
 import time
 from collections import defaultdict
 
@@ -54,74 +60,173 @@ def collect_image_paths(paths):
                     if os.path.splitext(name)[1].lower() in IMAGE_EXTENSIONS
                 )
             if not found:
-                missing.append((path, "folder holds no image files"))
+                missing.append((path, "holds no image files"))
             files.extend(found)
         elif os.path.isfile(path):
             files.append(path)
         else:
-            missing.append((path, "no such file or folder"))
+            missing.append((path, "does not exist"))
     return list(dict.fromkeys(files)), missing
 
 
-def _load(model_path):
+def _load(model_path, module=None, device="cpu"):
     from ..neural_network import load_model
 
-    key = (os.path.abspath(model_path), os.path.getmtime(model_path))
+    key = (
+        os.path.abspath(model_path),
+        os.path.getmtime(model_path),
+        module if module is None or isinstance(module, str) else id(module),
+        device,
+    )
     if key not in _MODELS:
         _MODELS.clear()
-        _MODELS[key] = load_model(model_path)
+        _MODELS[key] = load_model(model_path, module=module, device=device)
     return _MODELS[key]
 
 
-def read_image(path, image_shape):
-    """Read one file as float32 ``(H, W, C)`` in [0, 1] fit for the model.
+#: Preprocessing steps that keep the images' intensity scale.
+_SCALE_KEEPING = frozenset(("ImageResizer", "ImageDenoiser", "HistogramEqualizer"))
 
-    Returns None when the file cannot be decoded. Colour files are converted
-    to gray for a one-channel model and gray files to RGB for a three-channel
-    one; the image is resized to the model's input size.
+
+def _input_dtype(steps, final):
+    """How to decode files for a pipeline's steps and final classifier."""
+    for step in steps:
+        name = type(step).__name__
+        if name == "ImageNormalizer":
+            # Its statistics tell the scale it was fitted on: a mean above 1
+            # cannot come from [0, 1] images.
+            return "uint8" if float(np.max(step.mean_)) > 1.0 else "float32"
+        if name not in _SCALE_KEEPING and not (
+            name == "ColorConverter" and step.to in ("gray", "rgb")
+        ):
+            return "float32"
+    input_range = getattr(final, "input_range_", None)
+    if input_range is None or tuple(input_range) == (0.0, 1.0):
+        return "float32"
+    return "uint8"
+
+
+def input_spec(model):
+    """How ``sklearn-xai explain`` reads image files for ``model``.
+
+    Files are decoded as uint8 (0-255) when the model was fitted on uint8
+    images -- the final classifier's ``input_range_`` is not (0, 1), or the
+    pipeline's ``ImageNormalizer`` learned statistics on the 0-255 scale --
+    and as float32 in [0, 1] otherwise. They get the channel count and size
+    of the images the model (or its pipeline's first step) was fitted on. A
+    pipeline that starts with an :class:`~sklearn_xai.preprocessing.ImageReader`
+    reads files with that reader's settings, and the rest of the pipeline is
+    explained.
+
+    Parameters
+    ----------
+    model : estimator
+        A fitted classifier or pipeline, as :func:`load_model` returns it.
+
+    Returns
+    -------
+    spec : sklearn.utils.Bunch
+        ``model`` (the estimator to explain), ``reader`` (an ImageReader or
+        None), ``shape`` ``(H, W, C)`` and ``dtype`` (``"uint8"`` or
+        ``"float32"``).
+    """
+    from sklearn.pipeline import Pipeline
+    from sklearn.utils import Bunch
+
+    from ..preprocessing import ImageReader
+
+    reader = None
+    if isinstance(model, Pipeline) and isinstance(model[0], ImageReader):
+        reader = model[0]
+        model = model[1:] if len(model) > 2 else model[-1]
+    steps, final = [], model
+    if isinstance(model, Pipeline):
+        steps = [s for _, s in model.steps[:-1] if s is not None and s != "passthrough"]
+        final = model[-1]
+    first = steps[0] if steps else final
+    dtype = reader.dtype if reader is not None else _input_dtype(steps, final)
+    return Bunch(
+        model=model, reader=reader, shape=tuple(first.image_shape_), dtype=dtype
+    )
+
+
+def read_image(path, image_shape, dtype="float32", *, reader=None):
+    """Read one file for the model: ``(image, decoded)``, or None.
+
+    ``decoded`` is the file at its own resolution (``dtype``, ``(H, W, C)``);
+    ``image`` the same converted to the model's channel count (colour files
+    to gray for a one-channel model, gray files to RGB for a three-channel
+    one) and size ``image_shape`` (a file of that size is not resampled).
+    Returns None when the file cannot be decoded.
     """
     import cv2
 
-    from ..preprocessing._image_ops import resize_image
-    from ..preprocessing._reader import _read_one, _to_dtype
+    from ..preprocessing._image_ops import check_size, resize_image
+    from ..preprocessing._reader import _READ_FLAGS, _read_one, _to_dtype
 
     height, width, channels = image_shape
-    flag = cv2.IMREAD_GRAYSCALE if channels == 1 else cv2.IMREAD_COLOR
+    if reader is not None:
+        flag = _READ_FLAGS[reader.color]
+    else:
+        flag = cv2.IMREAD_GRAYSCALE if channels == 1 else cv2.IMREAD_COLOR
     raw = _read_one(path, flag)
     if raw is None:
         return None
-    image = _to_dtype(raw, "float32")
-    if image.ndim == 2:
-        image = image[..., np.newaxis]
-    if image.shape[-1] != channels:
+    decoded = _to_dtype(raw, dtype)
+    if decoded.ndim == 2:
+        decoded = decoded[..., np.newaxis]
+    if reader is not None and reader.size is not None:
+        decoded = resize_image(decoded, check_size(reader.size), "auto")
+    image = decoded
+    if image.shape[-1] > channels:
+        image = image[..., :channels]
+    elif image.shape[-1] != channels:
         image = np.repeat(image[..., :1], channels, axis=-1)
-    return resize_image(image, (height, width)).astype(np.float32)
+    return resize_image(image, (height, width)), decoded
 
 
 def explain_shard(
-    index, paths, model_path, methods, out, *, quick, random_state, n_gallery
+    index,
+    paths,
+    model_path,
+    methods,
+    out,
+    *,
+    quick,
+    random_state,
+    n_gallery,
+    module=None,
+    device="cpu",
+    sys_path=(),
 ):
     """Explain and score one shard of image files; write its results.
 
     Returns a small summary: counts, skipped files, per-method sums of the
-    scores and curves, seconds, and (for shard 0) the gallery images.
+    scores and curves, seconds, and its first ``n_gallery`` images for the
+    report, at their own resolution up to the report's cap.
     """
     from sklearn.frozen import FrozenEstimator
     from sklearn.utils import Bunch
 
+    from ..report._explanation import cap_image_size
     from .explaining import explain_methods
     from .scoring import FAST_FAMILIES, score_explanations
 
-    clf = _load(model_path)
-    shape = tuple(clf.image_shape_)
-    images, names, skipped = [], [], []
+    for entry in sys_path:  # where the driver found the network's class
+        if entry not in sys.path:
+            sys.path.append(entry)
+    spec = input_spec(_load(model_path, module, device))
+    clf = spec.model
+    images, names, skipped, originals = [], [], [], []
     for path in paths:
-        image = read_image(path, shape)
-        if image is None:
+        read = read_image(path, spec.shape, spec.dtype, reader=spec.reader)
+        if read is None:
             skipped.append((path, "not a readable image"))
-        else:
-            images.append(image)
-            names.append(path)
+            continue
+        images.append(read[0])
+        names.append(path)
+        if len(originals) < n_gallery:
+            originals.append(cap_image_size(read[1]))
     summary = Bunch(
         index=index,
         n_images=len(images),
@@ -184,7 +289,7 @@ def explain_shard(
     if n_gallery:
         keep = slice(0, n_gallery)
         summary.gallery = Bunch(
-            images=X[keep],
+            images=originals,
             captions=[
                 f"{os.path.basename(n)}: {p} ({q:.2f})"
                 for n, p, q in zip(
@@ -248,14 +353,20 @@ def run_explain(
     random_state=0,
     progress=True,
     n_gallery=8,
+    module=None,
+    device="cpu",
 ):
     """Explain a saved model's predictions on image files and write a report.
+
+    Files are read as the model was fitted (see :func:`input_spec`): a saved
+    pipeline predicts here what it predicts on the same decoded images.
 
     Parameters
     ----------
     model_path : str or path-like
-        A model written by :func:`sklearn_xai.neural_network.save_model`
-        (safetensors weights and JSON metadata; nothing is unpickled).
+        A classifier or pipeline written by
+        :func:`sklearn_xai.neural_network.save_model` (safetensors weights
+        and JSON metadata; nothing is unpickled).
     image_paths : list of str
         Image files and folders (searched recursively).
     methods : list of str or None, default=None
@@ -276,7 +387,14 @@ def run_explain(
     progress : bool, default=True
         Show a progress bar over shards.
     n_gallery : int, default=8
-        Images shown per method in the report.
+        Images shown per method in the report (at their own resolution, at
+        most 256 pixels on the long side).
+    module : torch.nn.Module class, str or None, default=None
+        The network class (or its ``"package.module:ClassName"`` import path)
+        when the file names one other than the library's own; see
+        :func:`~sklearn_xai.neural_network.load_model`.
+    device : str, default="cpu"
+        Where the network runs (``"cpu"``, ``"cuda"``, ``"auto"``).
 
     Returns
     -------
@@ -293,19 +411,40 @@ def run_explain(
 
     started = time.perf_counter()
     model_path = os.fspath(model_path)
-    clf = load_model(model_path)  # fails early, with one clear message
+    # fails early, with one clear message
+    loaded = load_model(model_path, module=module, device=device)
+    spec = input_spec(loaded)
+    clf = spec.model
+    notes = []
+    if "input_range_" in vars(clf) and clf.input_range_ is None:
+        notes.append(
+            "The model was fitted on images outside [0, 1] and not uint8 (e.g. "
+            "standardized by an ImageNormalizer), but the file holds no "
+            "preprocessing: files are read as [0, 1] floats and the "
+            "predictions are likely wrong. Save the whole fitted pipeline "
+            "with save_model(pipeline) instead."
+        )
+        print(f"warning: {notes[-1]}", file=sys.stderr, flush=True)
     methods = check_methods(methods)
     if shard_size < 1:
         raise ValueError(f"shard_size must be a positive integer; got {shard_size}.")
     files, skipped = collect_image_paths(image_paths)
     if not files:
         raise ValueError(
-            "no image files to explain in "
-            + ", ".join(repr(os.fspath(p)) for p in image_paths)
+            "nothing to explain: "
+            + "; ".join(f"{name!r} {reason}" for name, reason in skipped)
             + "."
         )
     out = os.fspath(out)
     os.makedirs(out, exist_ok=True)
+    # Workers get the class by import path, and the folders the driver
+    # imported it from: no unpickling of a class before that path is set
+    # (a class defined in a script or a function goes as it is).
+    sys_path = ()
+    if module is not None and not isinstance(module, str):
+        path = f"{module.__module__}:{module.__qualname__}"
+        if "<locals>" not in path and module.__module__ != "__main__":
+            module, sys_path = path, tuple(sys.path)
     shards = [files[i : i + shard_size] for i in range(0, len(files), shard_size)]
     print(
         f"sklearn-xai explain: {len(files)} files in {len(shards)} shards, "
@@ -321,7 +460,10 @@ def run_explain(
             out,
             quick=quick,
             random_state=random_state,
-            n_gallery=n_gallery if i == 0 else 0,
+            n_gallery=n_gallery,
+            module=module,
+            device=device,
+            sys_path=sys_path,
         )
         for i, shard in enumerate(shards)
     )
@@ -330,7 +472,7 @@ def run_explain(
     counts = {label: defaultdict(int) for label in labels}
     curve_sums = defaultdict(dict)
     seconds = defaultdict(float)
-    n_images, gallery, done = 0, None, []
+    n_images, galleries, done = 0, {}, []
     for summary in _run_shards(
         tasks, len(shards), n_jobs=n_jobs, scheduler=scheduler, progress=progress
     ):
@@ -338,7 +480,8 @@ def run_explain(
         skipped.extend(summary.skipped)
         done.append(summary.index)
         if summary.gallery is not None:
-            gallery = summary.gallery
+            galleries[summary.index] = summary.gallery
+            _drop_unneeded(galleries, n_gallery)
         for label, columns in summary.sums.items():
             for column, value in columns.items():
                 sums[label][column] += value
@@ -356,6 +499,7 @@ def run_explain(
         print(f"skipped {name}: {reason}", flush=True)
     if n_images == 0:
         raise ValueError(f"none of the {len(files)} files could be read as an image.")
+    gallery = _first_images(galleries, labels, n_gallery)
 
     _merge_csv(
         [os.path.join(out, "shards", f"metrics-{i:05d}.csv") for i in sorted(done)],
@@ -397,8 +541,12 @@ def run_explain(
         "subtitle": f"{os.path.basename(model_path)} on {n_images} images",
         "summary": {
             "model file": os.path.abspath(model_path),
+            "model": _describe_model(loaded),
             "classes": ", ".join(map(str, clf.classes_)),
-            "input shape": str(tuple(clf.image_shape_)),
+            "input shape": str(spec.shape),
+            "files read as": "uint8 (0-255)"
+            if spec.dtype == "uint8"
+            else "float32 in [0, 1]",
             "images explained": n_images,
             "files skipped": len(skipped),
         },
@@ -411,6 +559,7 @@ def run_explain(
         },
         "curves": curves,
         "skipped": skipped,
+        "notes": notes,
         "settings": {
             "methods": ", ".join(methods),
             "quick": quick,
@@ -425,6 +574,47 @@ def run_explain(
     results["paths"] = write_report(results, out, max_images=n_gallery)
     print(f"report: {os.path.abspath(results['paths'].html)}", flush=True)
     return results
+
+
+def _drop_unneeded(galleries, n_gallery):
+    """Keep only the shards' gallery images the report can still show: the
+    first ``n_gallery`` in file order (shards arrive in any order)."""
+    total = 0
+    for index in sorted(galleries):
+        if total >= n_gallery:
+            del galleries[index]
+        else:
+            total += len(galleries[index].images)
+
+
+def _first_images(galleries, labels, n_gallery):
+    """The first ``n_gallery`` images of the shards' galleries, in order."""
+    from sklearn.utils import Bunch
+
+    parts = [galleries[index] for index in sorted(galleries)]
+    return Bunch(
+        images=[image for part in parts for image in part.images][:n_gallery],
+        captions=[text for part in parts for text in part.captions][:n_gallery],
+        attributions={
+            label: np.concatenate([part.attributions[label] for part in parts])[
+                :n_gallery
+            ]
+            for label in labels
+        },
+    )
+
+
+def _describe_model(model):
+    """``"Pipeline(resize: ImageResizer -> cnn: CNNClassifier)"`` or the
+    classifier's class name."""
+    steps = getattr(model, "steps", None)
+    if steps is None:
+        return type(model).__name__
+    return (
+        "Pipeline("
+        + " -> ".join(f"{name}: {type(step).__name__}" for name, step in steps)
+        + ")"
+    )
 
 
 def _merge_csv(sources, target):

@@ -106,7 +106,12 @@ class ImageReader(TransformerMixin, BaseEstimator):
         None keeps the files' sizes, which must then all be equal.
     dtype : {"uint8", "float32"}, default="uint8"
         Output dtype. float32 values are scaled to ``[0, 1]``; 16-bit files
-        are scaled down to uint8 (``>> 8``) or divided by 65535.
+        are scaled down to uint8 (``>> 8``) or divided by 65535. Read images
+        as the model was fitted: the library's classifiers record that range
+        (``input_range_``) and convert uint8 images for a model fitted on
+        [0, 1] floats, but preprocessing steps before them do not (an
+        :class:`ImageNormalizer` fitted on [0, 1] floats needs
+        ``dtype="float32"``, one fitted on uint8 needs ``"uint8"``).
     n_jobs : int or None, default=None
         Number of joblib workers reading files in parallel: threads, since
         decoding releases the GIL, unless a :func:`joblib.parallel_config`

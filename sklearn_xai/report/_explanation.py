@@ -12,6 +12,11 @@ from ._html import Report, png_bytes
 
 __all__ = ["write_report"]
 
+#: Longest side, in pixels, of an image shown in the report's gallery: larger
+#: images are scaled down (keeping their aspect ratio), smaller ones are
+#: shown at their own resolution.
+MAX_SIDE = 256
+
 _FAMILY_TEXT = (
     "Faithfulness: deletion AUC (lower is better: the class probability should "
     "collapse when the most relevant pixels are removed first), insertion AUC "
@@ -29,6 +34,31 @@ _FAMILY_TEXT = (
 
 def _slug(text):
     return re.sub(r"[^a-z0-9]+", "_", str(text).lower()).strip("_")
+
+
+def cap_image_size(image, max_side=MAX_SIDE):
+    """``image`` ``(H, W[, C])`` scaled down so its long side is at most
+    ``max_side`` pixels (area interpolation); a smaller image as it is.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_xai.report._explanation import cap_image_size
+    >>> cap_image_size(np.zeros((600, 300, 3), dtype=np.uint8)).shape
+    (256, 128, 3)
+    >>> cap_image_size(np.zeros((8, 8))).shape
+    (8, 8)
+    """
+    import cv2
+
+    image = np.asarray(image)
+    height, width = image.shape[:2]
+    scale = max_side / max(height, width)
+    if scale >= 1:
+        return image
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    out = cv2.resize(np.ascontiguousarray(image), size, interpolation=cv2.INTER_AREA)
+    return out.reshape(size[1], size[0], *image.shape[2:])
 
 
 def _check_results(results):
@@ -54,8 +84,10 @@ def write_report(results, directory, *, max_images: int = 8) -> Bunch:
     ----------
     results : dict
         What a run produced, with the keys ``title`` (str), ``images``
-        (``(n, H, W[, C])`` explained images), ``attributions`` (method name
-        -> ``(n, H, W)``), ``metrics`` (pandas DataFrame, one row per method,
+        (``(n, H, W[, C])`` explained images, or a list of images of their
+        own sizes, e.g. the files as decoded), ``attributions`` (method name
+        -> ``(n, H', W')``, at the model's input resolution: each map is
+        resized onto its image), ``metrics`` (pandas DataFrame, one row per method,
         one column per metric: the mean per-image score) and optionally
         ``subtitle``, ``summary`` (dict shown as the model section),
         ``captions`` (one per image, e.g. the predicted label and its
@@ -67,11 +99,14 @@ def write_report(results, directory, *, max_images: int = 8) -> Bunch:
         :class:`~sklearn_xai.surrogate.SurrogateTreeClassifier`), ``rules``,
         ``fidelity`` and ``held_out_fidelity``), ``notes`` (list of str),
         ``skipped`` (list of (name, reason)), ``settings`` and ``timings``
-        (dicts).
+        (dicts), ``n_images`` (how many images were explained in all, when
+        ``images`` holds only those to show).
     directory : str or path-like
         Output folder (created if needed).
     max_images : int, default=8
-        Images per method shown in the gallery.
+        Images per method shown in the gallery, each at its own resolution
+        up to :data:`MAX_SIDE` (256) pixels on the long side; the page says
+        how many of how many it shows.
 
     Returns
     -------
@@ -128,11 +163,13 @@ def write_report(results, directory, *, max_images: int = 8) -> Bunch:
         return data
 
     report = Report(results["title"], subtitle=results.get("subtitle"))
-    images = np.asarray(results["images"])[:max_images]
+    images = [cap_image_size(image) for image in list(results["images"])[:max_images]]
     captions = list(results.get("captions") or [""] * len(results["images"]))
     captions = captions[: len(images)]
     shown = [check_image(image) for image in images]
-    width = 96 if images.shape[1] < 96 else None
+    # Small images are displayed enlarged (the PNGs keep their pixels).
+    width = 96 if images and max(i.shape[1] for i in images) < 96 else None
+    n_total = int(results.get("n_images") or len(results["images"]))
 
     report.add_section("Model and data")
     if results.get("summary"):
@@ -146,7 +183,9 @@ def write_report(results, directory, *, max_images: int = 8) -> Bunch:
     report.add_section(
         "Explanations",
         text="Heatmaps of the positive evidence for the predicted class, "
-        "over the image (red: most relevant).",
+        "over the image (red: most relevant). "
+        f"Showing {len(images)} of {n_total} explained images, each at its own "
+        f"resolution (at most {MAX_SIDE} pixels on the long side).",
     )
     grid = {"image": shown}
     for method, maps in results["attributions"].items():
@@ -229,7 +268,7 @@ def write_report(results, directory, *, max_images: int = 8) -> Bunch:
             }
         )
         display = SurrogateTreeDisplay.from_estimator(
-            surrogate.estimator, image=images[0], max_depth=3
+            surrogate.estimator, image=np.asarray(results["images"][0]), max_depth=3
         )
         report.add_image(
             save_png("surrogate_tree.png", display.figure_),

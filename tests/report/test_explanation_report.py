@@ -147,3 +147,21 @@ def test_report_renders_in_a_headless_browser(written, tmp_path):
     # give many distinct colours.
     assert image[:40].mean() < 100
     assert len(np.unique(image.reshape(-1, 3), axis=0)) > 500
+
+
+def test_gallery_shows_images_at_their_own_resolution_up_to_a_cap(tmp_path):
+    rng = np.random.default_rng(0)
+    results = {
+        "title": "files of their own sizes",
+        "images": [rng.random((20, 30, 3)), rng.random((600, 300))],
+        "attributions": {"m": rng.random((2, 8, 8))},  # the network's 8x8
+        "metrics": pd.DataFrame({"sparseness": [0.5]}, index=["m"]),
+        "n_images": 10,
+    }
+    written = write_report(results, tmp_path)
+    parsed = parse_report(written.html)
+    # originals, then their overlays: a 600x300 image is capped at 256 px.
+    shapes = [image.shape[:2] for image in parsed.images]
+    assert shapes == [(20, 30), (256, 128), (20, 30), (256, 128)]
+    html = open(written.html, encoding="utf-8").read()
+    assert "Showing 2 of 10 explained images" in html
