@@ -348,7 +348,7 @@ def test_bad_input(data, cnn):
         CaptumExplainer(frozen, method="DeepLift", method_params={"model": 0}).fit(X)
     with pytest.raises(ValueError, match="Saliency takes no layer"):
         CaptumExplainer(frozen, layer="features.block0.conv").fit(X)
-    with pytest.raises(ValueError, match=r"'features.block9' is not a submodule"):
+    with pytest.raises(ValueError, match=r"'features.block9' is not a layer of"):
         CaptumExplainer(frozen, method="LayerGradCam", layer="features.block9").fit(X)
     explainer = CaptumExplainer(frozen, method="LayerGradCam", layer="classifier.2")
     with pytest.raises(ValueError, match=r"needs \(n, K, h, w\) maps"):

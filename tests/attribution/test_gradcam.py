@@ -9,7 +9,7 @@ from sklearn.frozen import FrozenEstimator
 from sklearn_xai.attribution import GradCAMExplainer
 from sklearn_xai.attribution._gradcam import conv_layer_names
 from sklearn_xai.datasets import load_digit_images
-from sklearn_xai.neural_network import CNNClassifier
+from sklearn_xai.neural_network import CNNClassifier, TorchClassifier
 
 
 @pytest.fixture(scope="module")
@@ -54,32 +54,67 @@ def test_equals_captum(layer, relu, data, cnn):
         assert ours.min() < 0
 
 
-def test_default_layer_is_the_last_conv(data, cnn):
+def test_default_layer_is_the_last_blocks_rectified_output(data, cnn):
+    # The papers weight rectified feature maps: the default is the last
+    # block's ReLU (its pooling output would halve the resolution), not the
+    # raw last convolution before batch normalization.
     X, _ = data
     explainer = GradCAMExplainer(FrozenEstimator(cnn)).fit(X)
     assert conv_layer_names(cnn.module_) == [
         "features.block0.conv",
         "features.block1.conv",
     ]
-    assert explainer.layer_ == "features.block1.conv"
+    assert explainer.layer_ == "features.block1.relu"
+    module = cnn.module_.eval()
+    inputs = torch.from_numpy(np.ascontiguousarray(X[:20].transpose(0, 3, 1, 2)))
+    with torch.no_grad():
+        block1 = module.features.block1
+        maps = block1.relu(block1.norm(block1.conv(module.features.block0(inputs))))
+    assert maps.min() >= 0 and maps.shape[-1] > 1
 
 
 def test_unknown_layer(data, cnn):
     explainer = GradCAMExplainer(FrozenEstimator(cnn), layer="features.block7")
     with pytest.raises(
         ValueError,
-        match=r"'features.block7' is not a submodule of SmallCNN; its "
-        r"convolutional layers are \['features.block0.conv', "
-        r"'features.block1.conv'\]",
+        match=r"'features.block7' is not a layer of SmallCNN; its layers are "
+        r"\['features', 'features.block0'",
     ):
         explainer.fit(data[0])
 
 
 def test_layer_without_feature_maps(data, cnn):
     X, _ = data
-    explainer = GradCAMExplainer(FrozenEstimator(cnn), layer="classifier.2").fit(X)
-    with pytest.raises(ValueError, match=r"needs \(n, K, h, w\) feature maps"):
-        explainer.explain(X[:2])
+    explainer = GradCAMExplainer(FrozenEstimator(cnn), layer="classifier.2")
+    with pytest.raises(ValueError, match=r"need \(n, K, h, w\) feature maps"):
+        explainer.fit(X)
+
+
+def test_reused_layer_is_refused(data):
+    # A module called twice in forward (as torchvision's ResNet blocks reuse
+    # one in-place ReLU) has no single output.
+    X, _ = data
+
+    class Reused(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv1 = torch.nn.Conv2d(3, 4, 3, padding=1)
+            self.conv2 = torch.nn.Conv2d(4, 4, 3, padding=1)
+            self.relu = torch.nn.ReLU()
+            self.head = torch.nn.Sequential(
+                torch.nn.AdaptiveAvgPool2d(1),
+                torch.nn.Flatten(),
+                torch.nn.Linear(4, 10),
+            )
+
+        def forward(self, x):
+            return self.head(self.relu(self.conv2(self.relu(self.conv1(x)))))
+
+    clf = TorchClassifier(Reused(), classes=np.arange(10)).fit(X[:4])
+    with pytest.raises(ValueError, match="'relu' is called 2 times"):
+        GradCAMExplainer(clf, layer="relu").fit(X[:4])
+    # The default skips it and takes the last map with one output.
+    assert GradCAMExplainer(clf).fit(X[:4]).layer_ == "conv2"
 
 
 def test_variants_override_the_weighting(data, cnn):
@@ -90,7 +125,8 @@ def test_variants_override_the_weighting(data, cnn):
             return torch.ones_like(activations[:, :, :1, :1])
 
     X, y = data
-    ours = UniformCAM(FrozenEstimator(cnn)).fit(X).explain(X[:3], y[:3])
+    ours = UniformCAM(FrozenEstimator(cnn), layer="features.block1.conv")
+    ours = ours.fit(X).explain(X[:3], y[:3])
     module = cnn.module_.eval()
     inputs = torch.from_numpy(np.ascontiguousarray(X[:3].transpose(0, 3, 1, 2)))
     with torch.no_grad():

@@ -123,6 +123,10 @@ def test_differs_from_gradcam(data, cnn):
     X, y = data
     a = GradCAMPlusPlusExplainer(FrozenEstimator(cnn)).fit(X).explain(X[:5], y[:5])
     b = GradCAMExplainer(FrozenEstimator(cnn)).fit(X).explain(X[:5], y[:5])
+    # Rectified maps can be all zero: compare the images where both are not.
+    both = (a.max(axis=(1, 2)) > 0) & (b.max(axis=(1, 2)) > 0)
+    assert both.sum() >= 2
+    a, b = a[both], b[both]
     a, b = a / a.max(axis=(1, 2), keepdims=True), b / b.max(axis=(1, 2), keepdims=True)
     assert np.abs(a - b).max() > 1e-2
 
@@ -159,11 +163,10 @@ def test_cnn_classifier_refit_and_pipeline(data):
 def test_bad_input(data, cnn):
     X, _ = data
     frozen = FrozenEstimator(cnn)
-    with pytest.raises(ValueError, match=r"'features.block7' is not a submodule"):
+    with pytest.raises(ValueError, match=r"'features.block7' is not a layer of"):
         GradCAMPlusPlusExplainer(frozen, layer="features.block7").fit(X)
-    explainer = GradCAMPlusPlusExplainer(frozen, layer="classifier.2").fit(X)
-    with pytest.raises(ValueError, match=r"needs \(n, K, h, w\) feature maps"):
-        explainer.explain(X[:2])
+    with pytest.raises(ValueError, match=r"need \(n, K, h, w\) feature maps"):
+        GradCAMPlusPlusExplainer(frozen, layer="classifier.2").fit(X)
     explainer = GradCAMPlusPlusExplainer(frozen).fit(X)
     nan = X[:2].copy()
     nan[0, 0, 0, 0] = np.nan
@@ -177,5 +180,5 @@ def test_bad_input(data, cnn):
         GradCAMPlusPlusExplainer(frozen).explain(X[:2])
     flat = X[:40].reshape(40, -1)
     model = FrozenEstimator(LogisticRegression(max_iter=5).fit(flat, np.arange(40) % 2))
-    with pytest.raises(TypeError, match="CNNClassifier or a Pipeline ending in one"):
+    with pytest.raises(TypeError, match="must be torch-backed"):
         GradCAMPlusPlusExplainer(model, image_shape=(16, 16, 3)).fit(flat)

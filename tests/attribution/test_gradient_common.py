@@ -258,7 +258,7 @@ def test_non_torch_model(name, data):
     flat = X[:40].reshape(40, -1)
     model = LogisticRegression(max_iter=20).fit(flat, y[:40])
     explainer = make(name, FrozenEstimator(model), image_shape=(16, 16, 3))
-    with pytest.raises(TypeError, match="CNNClassifier or a Pipeline ending in one"):
+    with pytest.raises(TypeError, match="must be torch-backed"):
         explainer.fit(flat)
 
 

@@ -199,8 +199,10 @@ def test_memory_caches_model_calls_across_kernel_widths(cnn, data, tmp_path):
     n_first = len(_CountingModel.calls)
     assert n_first > 0
     widened = clone(explainer).set_params(kernel_width=0.5).fit(X)
+    # fit checks predict_proba on one image: that call only.
+    assert _CountingModel.calls[n_first:] == [1]
     second = widened.explain(X[:2], target=[0, 1])
-    assert len(_CountingModel.calls) == n_first  # no new model calls
+    assert len(_CountingModel.calls) == n_first + 1  # no new explaining calls
     assert not np.allclose(first, second)
     # The cached run equals an uncached one.
     fresh = clone(widened).set_params(memory=None).fit(X).explain(X[:2], target=[0, 1])

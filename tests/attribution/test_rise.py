@@ -328,5 +328,5 @@ def test_bad_input_gets_clear_errors(cnn, data):
         explainer.explain(bad)
     with pytest.raises(ValueError, match=r"labels \[42\] that are not among"):
         explainer.explain(X[:2], target=[1, 42])
-    with pytest.raises(ValueError, match="needs y to fit a clone"):
+    with pytest.raises(ValueError, match="requires y to be passed"):
         RISEExplainer(LogisticRegression()).fit(X)

@@ -182,8 +182,8 @@ def test_predict_rejects_other_shapes(fitted, digits):
 @pytest.mark.parametrize(
     "params, error, match",
     [
-        ({"max_epochs": 0}, ValueError, "max_epochs must be a positive integer"),
-        ({"batch_size": 1.5}, ValueError, "batch_size must be a positive integer"),
+        ({"max_epochs": -1}, ValueError, "max_epochs must be an integer >= 0"),
+        ({"batch_size": 1.5}, ValueError, "batch_size must be an integer >= 1"),
         ({"lr": -1.0}, ValueError, "lr must be a positive number"),
         ({"image_shape": (8, 0)}, ValueError, "image_shape must be a tuple"),
         ({"device": "gpu0"}, ValueError, "device must be"),
