@@ -241,10 +241,16 @@ def default_cam_layer(model, inputs):
     """
     image_size = tuple(inputs.shape[2:])
     records = probe_layers(model, inputs)
-    chosen = None
+    chosen = fallback = None
     for index, (_, _, shape, n_calls, pooled) in enumerate(records):
-        if n_calls == 1 and not pooled and _is_map(shape, model.keras):
-            chosen = index
+        if n_calls == 1 and not pooled and shape is not None and len(shape) == 4:
+            fallback = index
+            if _is_map(shape, model.keras):
+                chosen = index
+    if chosen is None:
+        # Images so small that every map is 1x1: the last such map (its CAM
+        # is constant, which the metrics and the explainers report).
+        chosen = fallback
     after = records[(chosen if chosen is not None else -1) + 1 :]
     later_tokens = [
         name for name, _, shape, _, _ in after if _is_token_grid(shape, image_size)
@@ -257,9 +263,12 @@ def default_cam_layer(model, inputs):
             f"(candidates: {later_tokens[-3:]})."
         )
     if chosen is None:
+        n_features = int(np.prod(inputs.shape[1:]))
         raise ValueError(
             "layer=None: no layer of the network outputs feature maps (n, K, h, "
-            "w) larger than 1x1; pass layer= the dotted name of one."
+            f"w) larger than 1x1 for images of {image_size[0]}x{image_size[1]} "
+            f"pixels ({n_features} feature(s)); pass layer= the dotted name of "
+            "one."
         )
     return records[chosen][0]
 
