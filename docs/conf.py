@@ -143,7 +143,7 @@ API_MODULES = [
     ("sklearn_xai.feature_selection", "Feature selection by attributions"),
     ("sklearn_xai.visualization", "Visualization"),
     ("sklearn_xai.report", "The HTML report"),
-    ("sklearn_xai.neural_network", "CNN classifier"),
+    ("sklearn_xai.neural_network", "Classifiers: CNN, trained torch networks, ONNX"),
     ("sklearn_xai.preprocessing", "Image preprocessing"),
     ("sklearn_xai.datasets", "Datasets"),
     ("sklearn_xai.cli", "Command line"),
