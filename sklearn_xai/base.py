@@ -173,13 +173,23 @@ class BaseExplainer(TransformerMixin, BaseEstimator):
 
     # -- helpers for subclasses ---------------------------------------------
 
+    def _model_batch_size(self):
+        """Rows per model call: ``batch_size``, or by the kind of model if None.
+
+        See :func:`~sklearn_xai._adapter._predict.model_batch_size`: 32 for
+        torch-backed models, up to 64 MiB of images (32 to 1024) for others.
+        """
+        from ._adapter._predict import model_batch_size
+
+        return model_batch_size(self.estimator_, self.image_shape_, self.batch_size)
+
     def _predict_proba(self, images):
         """Batched probabilities of ``(m, H, W, C)`` images."""
         return batched_predict_proba(
             self.estimator_,
             images,
             layout_ndim=self.input_ndim_,
-            batch_size=self.batch_size,
+            batch_size=self._model_batch_size(),
         )
 
     def _target_indices(self, images, target):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import inspect
 
 import numpy as np
@@ -56,6 +58,23 @@ _RESERVED_INIT = ("forward_func", "model", "layer")
 #: ``attribute`` arguments the bridge sets itself.
 _RESERVED_ATTRIBUTE = ("inputs", "target")
 _OUTPUTS = ("logits", "probabilities")
+#: ``attribute`` arguments that may hold one row per image. A 4-D array's
+#: first axis is the image axis: 1 row is shared by every image, n rows (the
+#: number of explained images) are sliced with each batch, as targets are.
+_PER_IMAGE = ("baselines", "feature_mask", "layer_baselines", "layer_mask")
+#: Of these, the ones shaped like the network input ``(n, C, h, w)``.
+_INPUT_SHAPED = ("baselines", "feature_mask")
+#: The methods whose ``baselines`` are a distribution of references shared by
+#: every image (GradientShap draws from them, DeepLiftShap averages over
+#: them). Without ``baselines`` they get :func:`_reference_baselines`.
+_DISTRIBUTIONS = (
+    "DeepLiftShap",
+    "GradientShap",
+    "LayerDeepLiftShap",
+    "LayerGradientShap",
+)
+#: Those that average over the references: captum needs two or more.
+_AVERAGING = ("DeepLiftShap", "LayerDeepLiftShap")
 
 
 def _resolve_method(method):
@@ -76,6 +95,70 @@ def _resolve_method(method):
             f"subclass of captum.attr.Attribution; got {method!r}."
         )
     return method.__name__, method
+
+
+def _is_one_of(cls, names):
+    """Whether ``cls`` is (a subclass of) one of the captum methods ``names``."""
+    import captum.attr
+
+    return issubclass(cls, tuple(getattr(captum.attr, name) for name in names))
+
+
+def _required_names(func, skip):
+    """Arguments of ``func`` without a default, except ``skip``."""
+    return [
+        name
+        for name, p in inspect.signature(func).parameters.items()
+        if name not in skip
+        and p.default is inspect.Parameter.empty
+        and p.kind
+        not in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+    ]
+
+
+def _reference_baselines(model, images, layout_ndim, batch_size):
+    """The default references of the SHAP methods: ``(2, C, h, w)`` float32.
+
+    A zero network input (the default baseline of captum's
+    IntegratedGradients and DeepLift) and the mean network input over
+    ``images`` (the mean training image as the network sees it, after the
+    pipeline's preprocessing), accumulated ``batch_size`` images at a time.
+    """
+    import torch
+
+    total = None
+    with torch.no_grad():
+        for start in range(0, len(images), batch_size):
+            inputs = model.input_tensor(
+                images[start : start + batch_size], layout_ndim=layout_ndim
+            )
+            batch_sum = inputs.double().sum(dim=0)
+            total = batch_sum if total is None else total + batch_sum
+    mean = (total / len(images)).float().cpu().numpy()
+    return np.stack([np.zeros_like(mean), mean])
+
+
+@contextlib.contextmanager
+def _forked_generators(device):
+    """Run the block with torch's and numpy's global generators restored after.
+
+    captum's random methods draw from torch's global generator, and
+    ``GradientShap`` and ``LayerGradientShap`` from numpy's; captum takes no
+    generator, so the bridge seeds them per image inside this block, and the
+    caller finds both as they were.
+    """
+    import torch
+
+    devices = []
+    if str(device).startswith("cuda"):
+        index = torch.device(device).index
+        devices = [torch.cuda.current_device() if index is None else index]
+    numpy_state = np.random.get_state()  # noqa: NPY002
+    try:
+        with torch.random.fork_rng(devices=devices):
+            yield
+    finally:
+        np.random.set_state(numpy_state)  # noqa: NPY002
 
 
 def _parameter_names(func, skip):
@@ -133,6 +216,22 @@ class CaptumExplainer(_GradientExplainer):
     and raises a ``TypeError`` for it; networks that flatten in ``forward``
     work.
 
+    The SHAP methods (``GradientShap``, ``DeepLiftShap`` and their
+    ``Layer*`` versions) compare each image with a distribution of
+    references, their ``baselines``. Without ``baselines`` in
+    ``attribute_params`` they get two, learned in ``fit`` (``baselines_``):
+    a zero network input (the default baseline of captum's
+    ``IntegratedGradients`` and ``DeepLift``) and the mean training image as
+    the network sees it (the mean network input over the images passed to
+    ``fit``, after the pipeline's preprocessing). An argument that a method
+    requires and the bridge does not choose (``Occlusion``'s
+    ``sliding_window_shapes``) is a ValueError at ``fit``.
+
+    ``explain`` changes nothing on the explainer and leaves the global
+    generators as it found them: a call's seeds and per-image arguments live
+    on a shallow copy of the explainer that runs the batches, and the
+    generators' states are restored after the random methods.
+
     Parameters
     ----------
     estimator : CNNClassifier, TorchClassifier or Pipeline
@@ -160,9 +259,18 @@ class CaptumExplainer(_GradientExplainer):
         Extra arguments of ``attribute``, e.g. ``{"baselines": 0.5}``,
         ``{"n_steps": 32}`` or ``{"sliding_window_shapes": (3, 4, 4)}``.
         numpy arrays become tensors on the network's device (floating ones
-        float32), in the network's channels-first input layout: a baseline
-        batch ``(b, C, h, w)``, a ``feature_mask`` ``(1, 1, h, w)`` shared by
-        channels and images. Unless given, ``internal_batch_size`` is
+        float32), in the network's channels-first input layout ``(n, C, h,
+        w)`` (after the pipeline's preprocessing; not the images'
+        ``(n, H, W, C)``): ``baselines`` and ``feature_mask`` are ``(1, C, h,
+        w)``, shared by every image, or ``(n_images, C, h, w)``, one row per
+        explained image (C, h, w may be 1 to broadcast, e.g. a
+        ``feature_mask`` ``(1, 1, h, w)`` shared by channels and images).
+        Such per-image arrays, and 4-D ``layer_baselines`` and ``layer_mask``
+        with ``n_images`` rows, are sliced with each batch as the targets
+        are; a first axis of any other length is a ValueError naming the
+        key. The ``baselines`` of the SHAP methods are instead a
+        distribution ``(n_references, C, h, w)`` shared by every image (at
+        least 2 for ``DeepLiftShap``). Unless given, ``internal_batch_size`` is
         ``batch_size``, and the ``perturbations_per_eval`` of
         ``FeatureAblation`` and ``Occlusion`` is ``batch_size`` divided by
         the images of the batch (at least 1), so that ``batch_size`` bounds
@@ -200,6 +308,10 @@ class CaptumExplainer(_GradientExplainer):
         The captum attribution class.
     layer_ : str or None
         The dotted name of the layer given to the method, or None.
+    baselines_ : ndarray of shape (2, C, h, w) or None
+        The default references of a SHAP method given no ``baselines``: a
+        zero network input and the mean network input of the training
+        images; None otherwise.
     estimator_ : classifier
         The fitted (or frozen) model.
     classes_ : ndarray
@@ -299,8 +411,63 @@ class CaptumExplainer(_GradientExplainer):
             ("self", *_RESERVED_ATTRIBUTE),
             _RESERVED_ATTRIBUTE,
         )
+        params = self.attribute_params or {}
+        distribution = _is_one_of(cls, _DISTRIBUTIONS)
+        missing = [
+            key
+            for key in _required_names(cls.attribute, ("self", *_RESERVED_ATTRIBUTE))
+            if key not in params and not (key == "baselines" and distribution)
+        ]
+        if missing:
+            raise ValueError(
+                f"{name}.attribute requires {missing}, which CaptumExplainer "
+                "does not choose; pass them in attribute_params."
+            )
+        inputs = model.input_tensor(images[:1], layout_ndim=self.input_ndim_)
+        self._check_array_shapes(name, cls, params, tuple(inputs.shape[1:]))
         self.method_class_ = cls
         self.layer_ = self._resolve_layer(model, images, name, takes_layer)
+        self.baselines_ = None
+        if distribution and "baselines" not in params:
+            self.baselines_ = _reference_baselines(
+                model, images, self.input_ndim_, self.batch_size
+            )
+
+    def _check_array_shapes(self, name, cls, params, input_shape):
+        """Refuse arrays of ``attribute_params`` the network input cannot take.
+
+        The image axis is checked in ``explain``, where the number of images
+        is known (:meth:`_per_image_rows`).
+        """
+        expected = "(" + ", ".join(str(s) for s in input_shape) + ")"
+        for key in _INPUT_SHAPED:
+            shape = getattr(params.get(key), "shape", None)
+            if shape is None or len(shape) == 0:
+                continue  # a number, or None: captum broadcasts it
+            shape = tuple(int(s) for s in shape)
+            if key == "baselines" and _is_one_of(cls, _DISTRIBUTIONS):
+                least = 2 if _is_one_of(cls, _AVERAGING) else 1
+                if len(shape) != 4 or shape[1:] != input_shape or shape[0] < least:
+                    raise ValueError(
+                        f"attribute_params['baselines'] of {name} is a "
+                        "distribution of references shared by every image: an "
+                        f"array (n_references, C, h, w) with C, h, w = {expected}, "
+                        "the network input (channels first, after the pipeline's "
+                        f"preprocessing), and n_references >= {least}; got an "
+                        f"array of shape {shape}."
+                    )
+                continue
+            if len(shape) > 4 or any(
+                got not in (1, want)
+                for got, want in zip(shape[::-1], input_shape[::-1], strict=False)
+            ):
+                raise ValueError(
+                    f"attribute_params[{key!r}] has shape {shape}, which does not "
+                    f"fit the network input (n, C, h, w) with C, h, w = {expected} "
+                    "(channels first, after the pipeline's preprocessing): give "
+                    "(1, C, h, w) shared by every image or (n_images, C, h, w) "
+                    "with one row per image; C, h and w may also be 1 (broadcast)."
+                )
 
     @staticmethod
     def _check_params_of(argument, params, where, func, skip, reserved):
@@ -349,24 +516,58 @@ class CaptumExplainer(_GradientExplainer):
     def _images_per_batch(self):
         return 1 if self._stochastic() else self.batch_size
 
-    def _explain(self, images, targets, seeds):
-        import torch
+    def _per_image_rows(self, n_images):
+        """The arrays of ``attribute_params`` with one row per image.
 
-        device = str(self._torch_model().device)
-        devices = []
-        if device.startswith("cuda"):
-            index = torch.device(device).index
-            devices = [torch.cuda.current_device() if index is None else index]
-        # One seed per call (BaseExplainer gives every image the same).
-        self._call_seed = seeds[0] if len(seeds) else 0
-        # captum's GradientShap draws from numpy's global generator too.
-        numpy_state = np.random.get_state()  # noqa: NPY002
-        try:
-            with torch.random.fork_rng(devices=devices):
-                return super()._explain(images, targets, seeds)
-        finally:
-            np.random.set_state(numpy_state)  # noqa: NPY002
-            del self._call_seed
+        A 4-D array of a :data:`_PER_IMAGE` key (except the reference
+        distribution of the SHAP methods) has images on its first axis: one
+        row is shared by every image, ``n_images`` rows are returned here to
+        be sliced with the batches, any other count is a ValueError.
+        """
+        rows = {}
+        distribution = _is_one_of(self.method_class_, _DISTRIBUTIONS)
+        for key, value in (self.attribute_params or {}).items():
+            shape = getattr(value, "shape", None)
+            if key not in _PER_IMAGE or shape is None or len(shape) != 4:
+                continue
+            if key == "baselines" and distribution:
+                continue
+            if int(shape[0]) == n_images:
+                rows[key] = value
+            elif int(shape[0]) != 1:
+                raise ValueError(
+                    f"attribute_params[{key!r}] has shape "
+                    f"{tuple(int(s) for s in shape)}: its first axis holds "
+                    "images and must have 1 row (shared by every image) or one "
+                    f"row per explained image ({n_images}); got {int(shape[0])}."
+                )
+        return rows
+
+    def _explain(self, images, targets, seeds):
+        # Each batch's seed (stochastic methods run one image per batch) and
+        # rows of the per-image arguments, in the order the batches run.
+        rows = self._per_image_rows(len(images))
+        step = self._images_per_batch()
+        stochastic = self._stochastic()
+        batches = [
+            (
+                min(step, len(images) - start),
+                seeds[start] if stochastic else None,
+                {key: value[start : start + step] for key, value in rows.items()},
+            )
+            for start in range(0, len(images), step)
+        ]
+        # explain changes nothing on the explainer: the call's state lives on
+        # a shallow copy, which runs the batches.
+        call = copy.copy(self)
+        call._batches = iter(batches)
+        context = (
+            _forked_generators(self._torch_model().device)
+            if stochastic
+            else contextlib.nullcontext()
+        )
+        with context:
+            return super(CaptumExplainer, call)._explain(images, targets, seeds)
 
     def _build(self, model):
         from torch import nn
@@ -379,12 +580,15 @@ class CaptumExplainer(_GradientExplainer):
             args.append(model.layer(self.layer_))
         return self.method_class_(*args, **(self.method_params or {}))
 
-    def _attribute_kwargs(self, method, inputs, targets):
+    def _attribute_kwargs(self, method, inputs, targets, rows):
         import torch
 
         accepted = _parameter_names(method.attribute, ("self",))
+        params = {**(self.attribute_params or {}), **rows}
+        if getattr(self, "baselines_", None) is not None:
+            params.setdefault("baselines", self.baselines_)
         kwargs = {}
-        for key, value in (self.attribute_params or {}).items():
+        for key, value in params.items():
             if isinstance(value, np.ndarray):
                 value = torch.as_tensor(
                     value.astype(np.float32)
@@ -407,11 +611,17 @@ class CaptumExplainer(_GradientExplainer):
         import torch
         from captum.attr import GradientAttribution, LayerAttribution
 
+        size, seed, rows = next(self._batches)
+        if size != len(inputs):  # _GradientExplainer runs the batches planned
+            raise RuntimeError(
+                f"CaptumExplainer planned a batch of {size} images, got {len(inputs)}."
+            )
         method = self._build(model)
-        kwargs = self._attribute_kwargs(method, inputs, targets)
-        if self._stochastic():
-            torch.manual_seed(self._call_seed)
-            np.random.seed(self._call_seed)  # noqa: NPY002
+        kwargs = self._attribute_kwargs(method, inputs, targets, rows)
+        if seed is not None:
+            # Inside _forked_generators: restored after the call.
+            torch.manual_seed(seed)
+            np.random.seed(seed)  # noqa: NPY002
         if isinstance(method, GradientAttribution):
             inputs = inputs.detach().requires_grad_()
         result = method.attribute(inputs, **kwargs)

@@ -109,15 +109,17 @@ def _torch_module(explainer, name="model_parameter_randomization"):
 
 
 def _parameterized_layers(module):
-    """``(name, layer)`` of the layers that own parameters and can reset them.
+    """``(name, layer)`` of the layers that own parameters.
 
-    In registration order (the forward order of a sequential network).
+    In registration order (the forward order of a sequential network). The
+    network itself is included (named ``""``) when it owns parameters
+    directly, e.g. a vision transformer's class token and position
+    embedding.
     """
     return [
         (name, layer)
         for name, layer in module.named_modules()
-        if callable(getattr(layer, "reset_parameters", None))
-        and any(True for _ in layer.parameters(recurse=False))
+        if any(True for _ in layer.parameters(recurse=False))
     ]
 
 
@@ -131,8 +133,10 @@ def _select_layers(available, layers):
         unknown = [name for name in layers if name not in names]
         if unknown:
             raise ValueError(
-                f"layers contains {unknown}, which are not parameterized layers of "
-                f"the network; its layers are {names}."
+                f"layers contains {unknown}, which are not parameterized layers "
+                "of the network (layers that own parameters; a container's "
+                "parameters belong to its sublayers: name those); its "
+                f"parameterized layers are {names}."
             )
         if not layers:
             raise ValueError("layers must name at least one layer; got none.")
@@ -142,7 +146,14 @@ def _select_layers(available, layers):
 
 
 def _reset(layer, seed, device):
-    """``layer.reset_parameters()`` under a seeded, forked torch generator."""
+    """Re-initialize ``layer`` under a seeded, forked torch generator.
+
+    ``layer.reset_parameters()`` when the layer has one (its own
+    initialization); otherwise each parameter the layer owns is drawn anew
+    from a normal distribution of mean 0 and the root mean square of its
+    current values (its standard deviation about zero, the scale of the
+    trained weights), in registration order.
+    """
     import torch
 
     devices = []
@@ -151,7 +162,13 @@ def _reset(layer, seed, device):
         devices = [torch.cuda.current_device() if index is None else index]
     with torch.random.fork_rng(devices=devices), torch.no_grad():
         torch.manual_seed(seed)
-        layer.reset_parameters()
+        if callable(getattr(layer, "reset_parameters", None)):
+            layer.reset_parameters()
+            return
+        for parameter in layer.parameters(recurse=False):
+            scale = float(parameter.detach().double().square().mean().sqrt())
+            noise = torch.randn(parameter.shape, device=parameter.device)
+            parameter.copy_(noise * scale)
 
 
 def _torch_seed(random_state):
@@ -182,11 +199,16 @@ def model_parameter_randomization(
     randomized network.
 
     On a deep copy of the explainer (the user's model is never touched), the
-    parameterized layers of the network (those with weights and a
-    ``reset_parameters`` method: convolutions, batch norms, linear layers,
-    ...) are re-initialized one after the other, **from the output layer
-    backwards**. After each layer :math:`l` the images are re-explained for
-    the same classes and compared with the original explanations:
+    parameterized layers of the network (those that own weights:
+    convolutions, batch norms, linear layers, custom layers, ...) are
+    re-initialized one after the other, **from the output layer
+    backwards**: by the layer's ``reset_parameters()`` when it has one, and
+    otherwise by drawing each of its parameters from a normal distribution
+    of mean 0 and the root mean square of the trained values (so a custom
+    layer, e.g. a learned scale or a position embedding, is randomized at
+    its own scale rather than silently kept). After each layer :math:`l`
+    the images are re-explained for the same classes and compared with the
+    original explanations:
 
     .. math::
 
@@ -220,7 +242,8 @@ def model_parameter_randomization(
         the others trained.
     layers : list of str or None, default=None
         Names (as in ``module.named_modules()``) of the layers to randomize;
-        None takes every parameterized layer. They are always visited from
+        None takes every layer that owns parameters (``""`` names the
+        network itself when it owns some directly). They are always visited from
         the output backwards, whatever the order of the list.
     similarity : {"spearman", "ssim"}, default="spearman"
         Spearman rank correlation of the flattened maps (a constant map
@@ -270,8 +293,10 @@ def model_parameter_randomization(
     maps (Quantus compares flattened 1-D vectors); the per-image mean
     leaves out the similarity of the unrandomized model with itself (which
     Quantus's ``return_average_correlation`` includes, an always-1 term);
-    layers without parameters of their own are skipped; and Quantus's
-    batch-wide normalization is per map here.
+    layers without parameters of their own are skipped, and layers with
+    parameters but no ``reset_parameters`` are randomized as described
+    above (Quantus skips them); and Quantus's batch-wide normalization is
+    per map here.
 
     References
     ----------

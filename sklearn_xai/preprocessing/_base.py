@@ -18,11 +18,16 @@ class _ImageTransformer(TransformerMixin, BaseEstimator):
 
     * ``_input_dtype``: dtypes accepted as they are (others are converted to
       the first one);
-    * ``_same_size``: whether ``transform`` needs the size seen in ``fit``.
+    * ``_same_size``: whether ``transform`` needs the size seen in ``fit``;
+    * ``_flat_images``: what ``fit`` does with a 2-D input without
+      ``image_shape`` whose rows look like flattened square images
+      (:func:`~sklearn_xai.utils.validate_images`): ``"warn"``, or
+      ``"raise"`` for transformers that work on neighbouring pixels.
     """
 
     _input_dtype = IMAGE_DTYPES
     _same_size = False
+    _flat_images = "warn"
 
     def _validate_images(self, X, *, reset):
         return validate_images(
@@ -32,6 +37,7 @@ class _ImageTransformer(TransformerMixin, BaseEstimator):
             image_shape=self.image_shape,
             dtype=self._input_dtype,
             same_size=self._same_size,
+            flat_images=self._flat_images,
         )
 
     def _fit_images(self, images):

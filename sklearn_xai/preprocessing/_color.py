@@ -72,7 +72,10 @@ class ColorConverter(_ImageTransformer):
     image_shape : tuple of int or None, default=None
         How to read a flattened ``(n, H * W * C)`` input: ``(H, W)`` or
         ``(H, W, C)``. Without it a 2-D input is read as one-row grayscale
-        images ``(1, n_features)``.
+        images ``(1, n_features)``; rows that look like flattened square
+        images (``s * s`` or ``3 * s * s`` features, ``s >= 4``) get a
+        warning in ``fit`` that suggests ``image_shape`` (see
+        :func:`~sklearn_xai.utils.validate_images`).
 
     Attributes
     ----------

@@ -36,7 +36,10 @@ class HistogramEqualizer(_ImageTransformer):
     image_shape : tuple of int or None, default=None
         How to read a flattened ``(n, H * W * C)`` input: ``(H, W)`` or
         ``(H, W, C)``. Without it a 2-D input is read as one-row grayscale
-        images ``(1, n_features)``.
+        images ``(1, n_features)``, except rows that look like flattened
+        square images (``s * s`` or ``3 * s * s`` features, ``s >= 4``):
+        ``fit`` refuses them and suggests ``image_shape`` (see
+        :func:`~sklearn_xai.utils.validate_images`).
 
     Attributes
     ----------
@@ -59,6 +62,9 @@ class HistogramEqualizer(_ImageTransformer):
     >>> int(np.ptp(dull)), int(np.ptp(bright)) > int(np.ptp(dull))
     (40, True)
     """
+
+    # One-row images would silently give garbage: refuse flattened rows.
+    _flat_images = "raise"
 
     _parameter_constraints = {
         "clip_limit": [Interval(Real, 0, None, closed="left")],

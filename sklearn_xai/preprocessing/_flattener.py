@@ -50,6 +50,8 @@ class ImageFlattener(_ImageTransformer):
 
     _parameter_constraints = {"image_shape": [None, tuple]}
     _same_size = True
+    # Flattening gives the same rows whatever the image shape.
+    _flat_images = "ignore"
 
     def __init__(self, *, image_shape=None):
         self.image_shape = image_shape

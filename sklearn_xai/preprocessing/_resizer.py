@@ -30,7 +30,10 @@ class ImageResizer(_ImageTransformer):
     image_shape : tuple of int or None, default=None
         How to read a flattened ``(n, H * W * C)`` input: ``(H, W)`` or
         ``(H, W, C)``. Without it a 2-D input is read as one-row grayscale
-        images ``(1, n_features)``.
+        images ``(1, n_features)``, except rows that look like flattened
+        square images (``s * s`` or ``3 * s * s`` features, ``s >= 4``):
+        ``fit`` refuses them and suggests ``image_shape`` (see
+        :func:`~sklearn_xai.utils.validate_images`).
 
     Attributes
     ----------
@@ -67,6 +70,9 @@ class ImageResizer(_ImageTransformer):
     >>> ImageResizer(size=4).fit_transform(np.zeros((2, 8, 8))).shape
     (2, 4, 4)
     """
+
+    # One-row images would silently give garbage: refuse flattened rows.
+    _flat_images = "raise"
 
     _parameter_constraints = {
         "size": [Interval(Integral, 1, None, closed="left"), tuple],

@@ -134,7 +134,10 @@ class SuperpixelSegmenter(_ImageTransformer):
     image_shape : tuple of int or None, default=None
         How to read a flattened ``(n, H * W * C)`` input: ``(H, W)`` or
         ``(H, W, C)``. Without it a 2-D input is read as one-row grayscale
-        images ``(1, n_features)``.
+        images ``(1, n_features)``, except rows that look like flattened
+        square images (``s * s`` or ``3 * s * s`` features, ``s >= 4``):
+        ``fit`` refuses them and suggests ``image_shape`` (see
+        :func:`~sklearn_xai.utils.validate_images`).
 
     Attributes
     ----------
@@ -165,6 +168,9 @@ class SuperpixelSegmenter(_ImageTransformer):
     >>> maps[0, ::4, ::4].tolist()
     [[0, 1], [2, 3]]
     """
+
+    # One-row images would silently give garbage: refuse flattened rows.
+    _flat_images = "raise"
 
     _parameter_constraints = {
         "method": [StrOptions({"quickshift", "slic", "felzenszwalb", "grid"})],

@@ -10,12 +10,31 @@ Every estimator accepts three layouts of the same data:
   ``(1, n_features)``; this keeps every estimator usable on plain tabular
   input (and by scikit-learn's common estimator checks).
 
+Flattened images are never reshaped by guesswork, nor silently read as
+one-row images: in ``fit``, a 2-D array without ``image_shape`` whose rows
+have the length of flattened square images, ``s * s`` or ``3 * s * s``
+features with ``s >= 4`` (784 = 28 * 28, 3072 = 3 * 32 * 32), gets a
+warning that suggests ``image_shape=(s, s)`` or ``(s, s, 3)``, and
+``image_shape=(1, n_features)`` to keep one-row images. Estimators whose
+result depends on which pixels neighbour which (``ImageResizer``,
+``ImageDenoiser``, ``HistogramEqualizer``, ``SuperpixelSegmenter``) raise a
+ValueError instead, since resizing or filtering one-row "images" turns
+flattened images into garbage. The widths of scikit-learn's common checks
+(1 to 10 and 20 features) are far from these, and tabular data of such a
+width reads as before with ``image_shape=(1, n_features)``.
+
+A single image passed where a batch is expected, ``(H, W, C)`` (or ``(H,
+W)`` for gray images) of the fitted image shape, is a ValueError that
+suggests ``X[None]``.
+
 Internally an estimator always works on ``(n, H, W, C)`` and hands its result
 back in the caller's layout through :class:`ImageLayout`.
 """
 
 from __future__ import annotations
 
+import math
+import warnings
 from dataclasses import dataclass
 from numbers import Integral
 
@@ -26,6 +45,8 @@ from ._compat import validate_data
 
 #: dtypes kept as they are; anything else numeric becomes float64.
 IMAGE_DTYPES = (np.float64, np.float32, np.uint8)
+#: The smallest side of the square images a flattened row is taken for.
+_MIN_FLAT_SIDE = 4
 
 
 def check_image_shape(image_shape, *, name="image_shape"):
@@ -116,6 +137,80 @@ def _describe(shape):
     return "(" + ", ".join(str(s) for s in shape) + ")"
 
 
+def flat_image_shape(n_features):
+    """The square image shape a row of ``n_features`` values may flatten.
+
+    Parameters
+    ----------
+    n_features : int
+        The length of a row.
+
+    Returns
+    -------
+    shape : tuple of int or None
+        ``(s, s)`` for ``s * s`` features, else ``(s, s, 3)`` for
+        ``3 * s * s`` features, with ``s >= 4``; None for other lengths.
+
+    Examples
+    --------
+    >>> from sklearn_xai.utils._validation import flat_image_shape
+    >>> flat_image_shape(784), flat_image_shape(3072), flat_image_shape(10)
+    ((28, 28), (32, 32, 3), None)
+    """
+    for channels in (1, 3):
+        side = math.isqrt(n_features // channels)
+        if side >= _MIN_FLAT_SIDE and channels * side * side == n_features:
+            return (side, side) if channels == 1 else (side, side, channels)
+    return None
+
+
+def _check_flat_rows(estimator, n_features, flat_images, input_name):
+    """Warn about (or refuse) flattened square images read as one-row images."""
+    guess = flat_image_shape(n_features)
+    if guess is None or flat_images == "ignore":
+        return
+    shape = _describe(guess)
+    advice = (
+        f"If the rows are flattened {guess[0]}x{guess[1]}"
+        f"{' RGB' if len(guess) == 3 else ''} images, pass image_shape={shape}; "
+        f"to read one-row images, pass image_shape=(1, {n_features})."
+    )
+    start = f"{input_name} is 2-D with {n_features} features per row and no image_shape"
+    if flat_images == "raise":
+        raise ValueError(
+            f"{start}: {type(estimator).__name__} works on neighbouring pixels, so "
+            f"it does not guess (one-row images would give garbage). {advice}"
+        )
+    message = (
+        f"{start}, so each row is read as an image of one row of {n_features} "
+        f"pixels. {advice}"
+    )
+    warnings.warn(message, UserWarning, stacklevel=3)
+
+
+def _check_not_one_image(estimator, shape, input_name):
+    """Refuse one image ``(H, W, C)`` (or gray ``(H, W)``) given as a batch."""
+    fitted = getattr(estimator, "image_shape_", None)
+    if fitted is None or len(shape) not in (2, 3):
+        return
+    fitted = tuple(int(s) for s in fitted)
+    if shape != fitted and not (fitted[2] == 1 and shape == fitted[:2]):
+        return
+    # Read as a batch (rows of flattened images, or gray images), would X
+    # hold images of the fitted shape? Then it is a batch after all.
+    if len(shape) == 2:
+        if shape[1] == int(np.prod(fitted)):
+            return
+    elif (*shape[1:], 1) == fitted:
+        return
+    raise ValueError(
+        f"{input_name} has shape {_describe(shape)}: one image, where a batch "
+        f"of images is expected ({type(estimator).__name__} was fitted on images "
+        f"of shape {_describe(fitted)}). Pass a batch of one image: "
+        f"{input_name}[None] (or {input_name}[np.newaxis])."
+    )
+
+
 def validate_images(
     estimator,
     X,
@@ -126,6 +221,7 @@ def validate_images(
     same_size=True,
     copy=False,
     input_name="X",
+    flat_images="warn",
 ):
     """Validate an image batch for ``estimator`` and bring it to ``(n, H, W, C)``.
 
@@ -157,6 +253,12 @@ def validate_images(
         Whether to always return a copy (otherwise the input may be shared).
     input_name : str, default="X"
         Name of the argument, used in error messages.
+    flat_images : {"warn", "raise", "ignore"}, default="warn"
+        What ``fit`` (``reset=True``) does with a 2-D ``X`` without
+        ``image_shape`` whose rows look like flattened square images (see
+        the module docstring): warn, raise a ValueError (estimators that
+        work on neighbouring pixels), or nothing (when the reading cannot
+        change the result, e.g. flattening).
 
     Returns
     -------
@@ -180,6 +282,8 @@ def validate_images(
     if ndim is None:
         X = np.asarray(X)
         ndim = X.ndim
+    if not reset:
+        _check_not_one_image(estimator, tuple(np.shape(X)), input_name)
 
     if ndim == 2:
         X = validate_data(
@@ -195,6 +299,8 @@ def validate_images(
             if not reset and fitted is not None and int(np.prod(fitted)) == d:
                 shape = fitted
             else:
+                if reset:
+                    _check_flat_rows(estimator, d, flat_images, input_name)
                 shape = (1, d, 1)
         elif int(np.prod(shape)) != d:
             raise ValueError(

@@ -364,3 +364,182 @@ def test_bad_input(data, cnn):
         explainer.explain(nan)
     with pytest.raises(NotFittedError):
         CaptumExplainer(frozen).explain(X[:2])
+
+
+# -- per-image arguments, SHAP references, no state changes in explain ---------
+
+
+def per_image_params(name, n):
+    """One baseline or one feature mask per image, all different."""
+    rng = np.random.default_rng(0)
+    if name == "IntegratedGradients":
+        return {"baselines": rng.random((n, 3, 16, 16)), "n_steps": 8}
+    # Quadrants for even images, halves for odd ones.
+    masks = np.where(np.arange(n)[:, None, None, None] % 2, QUADRANTS // 2, QUADRANTS)
+    return {"feature_mask": masks}
+
+
+@pytest.mark.parametrize("batch_size", [1, 4, 64], ids=lambda b: f"batch{b}")
+@pytest.mark.parametrize("name", ["IntegratedGradients", "FeatureAblation"])
+def test_per_image_arrays_are_sliced_with_each_batch(name, batch_size, data, cnn):
+    X, y = data
+    params = per_image_params(name, 10)
+    explainer = CaptumExplainer(
+        FrozenEstimator(cnn),
+        method=name,
+        attribute_params=params,
+        batch_size=batch_size,
+    ).fit(X)
+    ours = explainer.explain(X[:10], y[:10])
+    expected = captum_direct(
+        copy.deepcopy(cnn.module_), name, {}, params, None, X[:10], y[:10]
+    )
+    np.testing.assert_allclose(ours, expected, rtol=1e-4, atol=1e-6)
+
+
+def test_per_image_torch_tensors_are_sliced_too(data, cnn):
+    X, y = data
+    baselines = np.random.default_rng(1).random((6, 3, 16, 16)).astype(np.float32)
+    by_array, by_tensor = (
+        CaptumExplainer(
+            FrozenEstimator(cnn),
+            method="DeepLift",
+            attribute_params={"baselines": b},
+            batch_size=4,
+        )
+        .fit(X)
+        .explain(X[:6], y[:6])
+        for b in (baselines, torch.from_numpy(baselines))
+    )
+    np.testing.assert_array_equal(by_array, by_tensor)
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        ({"baselines": np.zeros((5, 3, 16, 16))}, r"first axis .* \(6\); got 5"),
+        ({"feature_mask": np.zeros((3, 1, 16, 16), int)}, r"'feature_mask'.*got 3"),
+    ],
+    ids=["baselines", "feature_mask"],
+)
+def test_per_image_array_of_another_length_names_its_key(params, match, data, cnn):
+    X, _ = data
+    name = "IntegratedGradients" if "baselines" in params else "FeatureAblation"
+    explainer = CaptumExplainer(
+        FrozenEstimator(cnn), method=name, attribute_params=params, batch_size=2
+    ).fit(X)
+    with pytest.raises(ValueError, match=rf"attribute_params\[.*{match}"):
+        explainer.explain(X[:6])
+
+
+@pytest.mark.parametrize(
+    "name, params, match",
+    [
+        (
+            "IntegratedGradients",
+            {"baselines": np.zeros((1, 3, 8, 8))},
+            r"'baselines'\] has shape \(1, 3, 8, 8\), which does not fit .* "
+            r"\(3, 16, 16\)",
+        ),
+        (
+            "IntegratedGradients",
+            {"baselines": np.zeros((2, 1, 3, 16, 16))},
+            "does not fit the network input",
+        ),
+        (
+            "FeatureAblation",
+            {"feature_mask": np.zeros((1, 16, 16, 3), int)},  # channels last
+            r"'feature_mask'\] has shape \(1, 16, 16, 3\)",
+        ),
+        (
+            "GradientShap",
+            {"baselines": np.zeros((4, 16, 16, 3))},
+            r"'baselines'\] of GradientShap is a distribution .* \(4, 16, 16, 3\)",
+        ),
+        (
+            "DeepLiftShap",
+            {"baselines": np.zeros((1, 3, 16, 16))},
+            "n_references >= 2",
+        ),
+        ("Occlusion", {}, r"Occlusion.attribute requires \['sliding_window_shapes'\]"),
+    ],
+    ids=["small", "5-d", "channels-last-mask", "shap-layout", "one-ref", "window"],
+)
+def test_arguments_the_network_input_cannot_take_fail_at_fit(
+    name, params, match, data, cnn
+):
+    explainer = CaptumExplainer(
+        FrozenEstimator(cnn), method=name, attribute_params=params
+    )
+    with pytest.raises(ValueError, match=match):
+        explainer.fit(data[0])
+
+
+def test_shap_methods_default_to_zero_and_mean_references(data, cnn):
+    X, y = data
+    deeplift = CaptumExplainer(FrozenEstimator(cnn), method="DeepLiftShap").fit(X)
+    references = deeplift.baselines_
+    assert references.shape == (2, 3, 16, 16) and references.dtype == np.float32
+    np.testing.assert_array_equal(references[0], 0.0)
+    np.testing.assert_allclose(references[1], tensor(X).double().mean(0), atol=1e-6)
+    # Equal to captum's DeepLiftShap given those two references.
+    expected = captum_direct(
+        copy.deepcopy(cnn.module_), "DeepLiftShap", {},
+        {"baselines": references}, None, X[:4], y[:4],
+    )  # fmt: skip
+    np.testing.assert_allclose(
+        deeplift.explain(X[:4], y[:4]), expected, rtol=1e-4, atol=1e-6
+    )
+    # GradientShap: the default equals passing the references explicitly.
+    shap = CaptumExplainer(
+        FrozenEstimator(cnn),
+        method="GradientShap",
+        attribute_params={"n_samples": 4},
+        random_state=0,
+    ).fit(X)
+    np.testing.assert_array_equal(shap.baselines_, references)
+    explicit = CaptumExplainer(
+        FrozenEstimator(cnn),
+        method="GradientShap",
+        attribute_params={"n_samples": 4, "baselines": references},
+        random_state=0,
+    ).fit(X)
+    assert explicit.baselines_ is None
+    np.testing.assert_array_equal(
+        shap.explain(X[:3], y[:3]), explicit.explain(X[:3], y[:3])
+    )
+    # Other methods keep captum's own defaults.
+    assert CaptumExplainer(FrozenEstimator(cnn)).fit(X).baselines_ is None
+
+
+@pytest.mark.parametrize(
+    "name, params",
+    [
+        ("GradientShap", {"n_samples": 3}),
+        ("ShapleyValueSampling", {"feature_mask": QUADRANTS, "n_samples": 2}),
+        ("IntegratedGradients", {"baselines": np.zeros((4, 3, 16, 16)), "n_steps": 4}),
+    ],
+    ids=["gradient-shap", "shapley-sampling", "per-image"],
+)
+def test_explain_changes_no_state(name, params, data, cnn):
+    X, y = data
+    explainer = CaptumExplainer(
+        FrozenEstimator(cnn),
+        method=name,
+        attribute_params=params,
+        batch_size=2,
+        random_state=0,
+    ).fit(X)
+    before = dict(vars(explainer))
+    numpy_state = np.random.get_state()  # noqa: NPY002
+    torch_state = torch.get_rng_state()
+    first = explainer.explain(X[:4], y[:4])
+    assert vars(explainer).keys() == before.keys()
+    assert all(vars(explainer)[key] is value for key, value in before.items())
+    after = np.random.get_state()  # noqa: NPY002
+    assert after[0] == numpy_state[0] and after[2:] == numpy_state[2:]
+    np.testing.assert_array_equal(after[1], numpy_state[1])
+    assert torch.equal(torch_state, torch.get_rng_state())
+    # Whatever numpy's global generator holds, the answer is the same.
+    np.random.seed(12345)  # noqa: NPY002
+    np.testing.assert_array_equal(first, explainer.explain(X[:4], y[:4]))

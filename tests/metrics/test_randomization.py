@@ -400,3 +400,81 @@ def test_ssim_needs_maps_of_3_pixels():
 def test_directions_are_lower_is_better():
     assert model_parameter_randomization.greater_is_better is False
     assert random_logit.greater_is_better is False
+
+
+# -- layers without reset_parameters -------------------------------------------
+
+
+class ChannelScale(torch.nn.Module):
+    """A learned per-channel scale: parameters, but no reset_parameters()."""
+
+    def __init__(self, n_channels):
+        super().__init__()
+        self.weight = torch.nn.Parameter(torch.linspace(0.5, 1.5, n_channels))
+
+    def forward(self, x):
+        return x * self.weight[:, None, None]
+
+
+class ScaledNet(torch.nn.Module):
+    """Own parameters at the top (an input offset, as a position embedding)."""
+
+    def __init__(self):
+        super().__init__()
+        self.offset = torch.nn.Parameter(torch.full((1, 16, 16), 0.1))
+        self.features = torch.nn.Sequential(
+            torch.nn.Conv2d(1, 4, 3, padding=1), ChannelScale(4), torch.nn.ReLU()
+        )
+        self.head = torch.nn.Sequential(
+            torch.nn.AdaptiveAvgPool2d(2), torch.nn.Flatten(), torch.nn.Linear(16, 10)
+        )
+
+    def forward(self, x):
+        return self.head(self.features(x + self.offset))
+
+
+@pytest.fixture(scope="module")
+def scaled_explainer(digits):
+    from sklearn_xai.neural_network import TorchClassifier
+
+    torch.manual_seed(0)
+    model = TorchClassifier(ScaledNet(), classes=list(range(10)))
+    return SaliencyExplainer(model).fit(digits[0][:8])
+
+
+def test_layers_without_reset_parameters_are_randomized(scaled_explainer, digits):
+    X = digits[0][:4]
+    result = model_parameter_randomization(scaled_explainer, X, random_state=0)
+    assert result.layers == ["head.2", "features.1", "features.0", ""]
+    # Each randomization changed the explanations (a kept layer scores 1).
+    assert np.all(result.scores[:, 0] < 0.999)
+    alone = model_parameter_randomization(
+        scaled_explainer, X, layers=["features.1"], random_state=0
+    )
+    assert alone.layers == ["features.1"] and np.all(alone.scores < 0.999)
+
+
+def test_parameters_are_redrawn_at_their_scale_seeded():
+    from sklearn_xai.metrics._randomization import _reset
+
+    layer = ChannelScale(5000)
+    scale = float(layer.weight.detach().square().mean().sqrt())
+    first = ChannelScale(5000)
+    _reset(first, 7, "cpu")
+    second = ChannelScale(5000)
+    _reset(second, 7, "cpu")
+    np.testing.assert_array_equal(first.weight.detach(), second.weight.detach())
+    values = first.weight.detach().numpy()
+    assert abs(values.mean()) < 0.05 * scale
+    np.testing.assert_allclose(values.std(), scale, rtol=0.05)
+    # The global torch generator is left alone.
+    state = torch.get_rng_state()
+    _reset(ChannelScale(3), 7, "cpu")
+    assert torch.equal(state, torch.get_rng_state())
+
+
+def test_naming_a_container_says_to_name_its_sublayers(scaled_explainer, digits):
+    with pytest.raises(ValueError, match=r"\['features'\].*name those.*features\.1"):
+        model_parameter_randomization(
+            scaled_explainer, digits[0][:2], layers=["features"]
+        )

@@ -168,3 +168,75 @@ def test_flattener_needs_fitted_size():
     est = ImageFlattener().fit(_images(height=6, width=7))
     with pytest.raises(ValueError, match=r"images of size 9x5.*fitted on.*6x7"):
         est.transform(_images(height=9, width=5))
+
+
+# -- flattened images without image_shape --------------------------------------
+
+SPATIAL = ["ImageResizer", "ImageDenoiser", "HistogramEqualizer", "SuperpixelSegmenter"]
+
+
+@pytest.mark.parametrize(
+    "n_features, suggested",
+    [(784, r"image_shape=\(28, 28\)"), (3072, r"image_shape=\(32, 32, 3\)")],
+    ids=["28x28", "32x32-rgb"],
+)
+@pytest.mark.parametrize("transformer", TRANSFORMERS, ids=IDS)
+def test_flat_images_without_image_shape_are_never_read_silently(
+    transformer, n_features, suggested
+):
+    # Read as one-row images, a resized (n, 784) array was garbage.
+    X = np.random.default_rng(0).random((3, n_features))
+    name = type(transformer).__name__
+    if name == "ImageFlattener":  # the same rows whatever the shape
+        np.testing.assert_array_equal(clone(transformer).fit_transform(X), X)
+    elif name in SPATIAL:
+        match = rf"{name} works on neighbouring.*{suggested}.*image_shape=\(1, "
+        with pytest.raises(ValueError, match=match):
+            clone(transformer).fit(X)
+    else:
+        with pytest.warns(UserWarning, match=rf"{n_features} features.*{suggested}"):
+            clone(transformer).fit(X)
+
+
+@pytest.mark.parametrize("transformer", TRANSFORMERS, ids=IDS)
+def test_flat_images_with_image_shape_or_one_row_shape_pass(transformer, recwarn):
+    X = np.random.default_rng(0).random((3, 784))
+    side = clone(transformer).set_params(image_shape=(28, 28)).fit_transform(X)
+    assert len(side) == 3
+    rows = clone(transformer).set_params(image_shape=(1, 784)).fit(X)
+    assert rows.image_shape_ == (1, 784, 1)
+    assert not [w for w in recwarn if "image_shape" in str(w.message)]
+
+
+def test_resizer_on_flat_images_equals_resizing_the_images():
+    images = np.random.default_rng(0).random((3, 28, 28))
+    flat = ImageResizer(size=32, image_shape=(28, 28)).fit_transform(
+        images.reshape(3, -1)
+    )
+    np.testing.assert_allclose(
+        flat.reshape(3, 32, 32), ImageResizer(size=32).fit_transform(images)
+    )
+
+
+@pytest.mark.parametrize("n_features", [1, 2, 3, 5, 8, 10, 20, 15, 12, 50])
+def test_tabular_widths_stay_one_row_images_without_a_word(n_features, recwarn):
+    # The widths of scikit-learn's common checks, and non-square ones.
+    X = np.random.default_rng(0).random((4, n_features))
+    for transformer in TRANSFORMERS:
+        assert clone(transformer).fit(X).image_shape_ == (1, n_features, 1)
+    assert not [w for w in recwarn if "image_shape" in str(w.message)]
+
+
+@pytest.mark.parametrize("transformer", TRANSFORMERS, ids=IDS)
+def test_one_unbatched_image_suggests_a_batch_of_one(transformer):
+    images = _images(height=6, width=7, channels=3)
+    fitted = clone(transformer).fit(images)
+    with pytest.raises(ValueError, match=r"shape \(6, 7, 3\): one image.*X\[None\]"):
+        fitted.transform(images[0])
+    gray = clone(transformer)
+    if type(transformer).__name__ == "ColorConverter":
+        gray.set_params(to="rgb")
+    gray.fit(images[..., 0])
+    with pytest.raises(ValueError, match=r"shape \(6, 7\): one image.*X\[None\]"):
+        gray.transform(images[0, ..., 0])
+    assert gray.transform(images[:1, ..., 0]).shape[0] == 1
