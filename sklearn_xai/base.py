@@ -11,6 +11,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._adapter import batched_predict_proba, check_model, fit_model, model_classes
 from .utils._compat import HasMethods, Interval
+from .utils._intensity import fitted_intensity_range, to_intensity_range
 from .utils._validation import label_indices, validate_images
 
 __all__ = ["BaseExplainer"]
@@ -29,6 +30,15 @@ class BaseExplainer(TransformerMixin, BaseEstimator):
     one relevance value per pixel for one class per image, positive meaning
     evidence for the class. ``transform`` flattens them, so an explainer is a
     pipeline step (e.g. explanations followed by clustering).
+
+    ``fit`` also records the intensity range of the images (``input_range_``:
+    (0, 255) for uint8, (0, 1) for floats in [0, 1], None otherwise) and
+    checks the model's ``predict_proba`` on one of them. ``explain`` holds
+    later images to that range as the library's classifiers do (see
+    :mod:`sklearn_xai.utils._intensity`): uint8 images for [0, 1] training
+    images are divided by 255, so a method's fills, masks and baselines and
+    its maps are those of the float images; images of the wrong kind are a
+    ValueError.
 
     Subclasses implement one hook, ``_explain(images, targets, seeds)``, and
     optionally ``_fit_images(images)``; for per-image methods
@@ -120,6 +130,9 @@ class BaseExplainer(TransformerMixin, BaseEstimator):
         )
         self.classes_ = model_classes(self.estimator_)
         self.input_ndim_ = layout.ndim
+        self.input_range_ = fitted_intensity_range(images)
+        # One image through predict_proba: a wrong output shape fails at fit.
+        self._predict_proba(images[:1])
         self._fit_images(images)
         return self
 
@@ -148,6 +161,12 @@ class BaseExplainer(TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self)
         images, _ = validate_images(self, X, reset=False, image_shape=self.image_shape)
+        if hasattr(self, "input_range_"):
+            # uint8 images for [0, 1] training images become exactly those
+            # floats, so every method (fills, masks, baselines) sees one scale.
+            images = to_intensity_range(
+                images, self.input_range_, owner=type(self).__name__
+            )
         targets = self._target_indices(images, target)
         seeds = self._image_seeds(len(images))
         attributions, details = self._explain(images, targets, seeds)

@@ -7,6 +7,7 @@ a ``_xfail_checks()`` method, one written reason each.
 import warnings
 
 import pytest
+import torch
 from sklearn.linear_model import LogisticRegression
 from sklearn.utils.estimator_checks import (
     check_estimator_cloneable,
@@ -31,7 +32,7 @@ from sklearn_xai.attribution import (
     SmoothGradExplainer,
 )
 from sklearn_xai.feature_selection import SelectFromAttributions
-from sklearn_xai.neural_network import CNNClassifier
+from sklearn_xai.neural_network import CNNClassifier, TorchClassifier
 from sklearn_xai.preprocessing import (
     ColorConverter,
     HistogramEqualizer,
@@ -43,6 +44,21 @@ from sklearn_xai.preprocessing import (
     SuperpixelSegmenter,
 )
 from sklearn_xai.surrogate import SurrogateClassifier, SurrogateTreeClassifier
+
+
+def _torch_classifier():
+    """A trained network of any input width: the checks' rows are one-row
+    images of any length (pooled to 4 columns), their values any floats."""
+    torch.manual_seed(0)
+    network = torch.nn.Sequential(
+        torch.nn.Conv2d(1, 2, 1),
+        torch.nn.ReLU(),
+        torch.nn.AdaptiveAvgPool2d((1, 4)),
+        torch.nn.Flatten(),
+        torch.nn.Linear(8, 4),
+    )
+    return TorchClassifier(network, classes=[0, 1, 2, 3], input_range=(-1000.0, 1000.0))
+
 
 ESTIMATORS = [
     ColorConverter(),
@@ -57,6 +73,7 @@ ESTIMATORS = [
     SuperpixelSegmenter(method="grid", n_segments=4),
     # Enough epochs and learning rate for the checks' accuracy thresholds.
     CNNClassifier(max_epochs=5, lr=0.01, random_state=0),
+    _torch_classifier(),
     # Explainers fit a clone of their model on the checks' data (tabular rows
     # read as one-row images) and explain it.
     LimeExplainer(
@@ -82,6 +99,11 @@ ESTIMATORS = [
     KernelShapExplainer(
         LogisticRegression(), segmentation="grid", n_samples=50, random_state=0
     ),
+    # A trained network is explained as it is (fitted without training).
+    SaliencyExplainer(_torch_classifier()),
+    LimeExplainer(
+        _torch_classifier(), segmentation="grid", n_samples=50, random_state=0
+    ),
     # Surrogates mimic a clone of their model, fitted on the checks' data.
     SurrogateTreeClassifier(LogisticRegression(), grid_size=1, random_state=0),
     SurrogateClassifier(
@@ -94,7 +116,13 @@ ESTIMATORS = [
 
 
 def _expected_failed_checks(estimator):
-    return getattr(estimator, "_xfail_checks", dict)()
+    failed = getattr(estimator, "_xfail_checks", dict)()
+    inner = getattr(estimator, "estimator", None)
+    if isinstance(inner, TorchClassifier):
+        # The explainer's parameter estimator__module is a torch module too.
+        check = "check_estimators_overwrite_params"
+        failed[check] = inner._xfail_checks()[check]
+    return failed
 
 
 @parametrize_with_checks(ESTIMATORS, expected_failed_checks=_expected_failed_checks)

@@ -2,8 +2,13 @@
 
 import numpy as np
 import pytest
+from sklearn.base import BaseEstimator
 
-from sklearn_xai.utils._validation import check_image_shape, label_indices
+from sklearn_xai.utils._validation import (
+    check_image_shape,
+    label_indices,
+    validate_images,
+)
 
 
 def test_label_indices_maps_labels_of_any_type():
@@ -123,3 +128,53 @@ def test_batches_shaped_like_one_image_are_still_batches():
 def test_check_image_shape_errors(shape, error):
     with pytest.raises(error, match="image_shape must be a tuple"):
         check_image_shape(shape)
+
+
+@pytest.mark.parametrize(
+    "classes, match",
+    [
+        ([np.array([0, 1, 2]), np.array([0, 1])], "ragged arrays"),
+        (np.array([[0, 1], [0, 1]]), r"an array of shape \(2, 2\)"),
+    ],
+    ids=["multi-output-ragged", "multi-output-equal"],
+)
+def test_label_indices_refuses_multi_output_classes(classes, match):
+    with pytest.raises(ValueError, match=f"classes_ must be 1-D.*{match}"):
+        label_indices(classes, [0, 1], 2)
+
+
+@pytest.mark.parametrize(
+    "shape",
+    [(2, 3, 8, 8), (2, 1, 8, 8), (1, 3, 32, 32)],
+    ids=["rgb", "gray", "one-image"],
+)
+def test_channels_first_batches_are_refused(shape):
+    with pytest.raises(ValueError, match=r"looks channels-first.*transpose\(0, 2, 3"):
+        validate_images(BaseEstimator(), np.zeros(shape), reset=True)
+
+
+@pytest.mark.parametrize(
+    "shape",
+    [(2, 8, 8, 3), (2, 8, 8, 1), (2, 3, 3, 3), (2, 1, 4, 4), (2, 3, 8, 4)],
+    ids=["rgb", "gray", "tiny", "one-row-rgba", "three-rows-rgba"],
+)
+def test_channels_last_batches_are_kept(shape):
+    # Only a height of 1 or 3 followed by more than 4 "channels" is refused.
+    images, _ = validate_images(BaseEstimator(), np.zeros(shape), reset=True)
+    assert images.shape == shape
+
+
+@pytest.mark.parametrize(
+    "shape, image_shape",
+    [((2, 48), (4, 4, 3)), ((2, 4, 4), None), ((2, 4, 4, 3), None)],
+    ids=["flat", "gray", "rgb"],
+)
+def test_negative_strides_are_copied(shape, image_shape):
+    X = np.arange(np.prod(shape), dtype=np.float64).reshape(shape)
+    one = X[::-1].copy()[::-1][:1]  # a length-1 axis with a negative stride
+    assert one.strides[0] < 0
+    images, _ = validate_images(
+        BaseEstimator(), one, reset=True, image_shape=image_shape
+    )
+    assert all(s >= 0 for s in images.strides)
+    np.testing.assert_array_equal(images.reshape(one.shape), one)

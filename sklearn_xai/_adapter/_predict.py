@@ -211,10 +211,12 @@ def model_classes(estimator):
             f"fitted; {type(unwrap_frozen(estimator)).__name__} has none."
         )
     if isinstance(classes, list) and classes and np.ndim(classes[0]) == 1:
+        shapes = ", ".join(f"(n_images, {len(c)})" for c in classes)
         raise ValueError(
-            "estimator is a multi-output classifier (classes_ holds one array "
-            f"per output, {len(classes)} outputs); explanations need one "
-            "probability per class: explain one output at a time."
+            "estimator is a multi-output classifier: its predict_proba returns "
+            f"a list of {len(classes)} arrays of shapes {shapes} (classes_ holds "
+            "one array per output), not one array of shape (n_images, "
+            "n_classes); explain one output at a time."
         )
     classes = np.asarray(classes)
     if classes.ndim != 1:
@@ -225,15 +227,27 @@ def model_classes(estimator):
     return classes
 
 
+def _describe_output(proba):
+    """What a non-array ``predict_proba`` output holds, for messages."""
+    if isinstance(proba, (list, tuple)):
+        try:
+            shapes = ", ".join(str(np.shape(p)) for p in proba[:5])
+        except ValueError:
+            shapes = "ragged"
+        more = ", ..." if len(proba) > 5 else ""
+        kind = type(proba).__name__
+        return f"a {kind} of {len(proba)} items of shapes {shapes}{more}"
+    return f"a {type(proba).__name__}"
+
+
 def _checked_proba(proba, n_images, n_classes):
     try:
         proba = np.asarray(proba, dtype=np.float64)
     except (ValueError, TypeError):
         raise ValueError(
             "predict_proba must return an array of shape (n_images, n_classes); "
-            f"it returned a {type(proba).__name__} that is not a rectangular "
-            "numeric array (a multi-output classifier returns one array per "
-            "output)."
+            f"it returned {_describe_output(proba)}, not a rectangular numeric "
+            "array (a multi-output classifier returns one array per output)."
         ) from None
     expected = (n_images, n_classes) if n_classes is not None else None
     if (
@@ -340,8 +354,9 @@ def batched_predict_proba(estimator, images, *, layout_ndim, batch_size):
     """
     layout = ImageLayout(ndim=layout_ndim)
     batch_size = model_batch_size(estimator, images.shape[1:], batch_size)
-    classes = getattr(estimator, "classes_", None)
-    n_classes = len(classes) if classes is not None and np.ndim(classes) == 1 else None
+    n_classes = None
+    if getattr(estimator, "classes_", None) is not None:
+        n_classes = len(model_classes(estimator))  # refuses multi-output models
     out = [
         _checked_proba(
             estimator.predict_proba(layout.restore(images[i : i + batch_size])),

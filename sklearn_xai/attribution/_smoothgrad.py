@@ -264,6 +264,7 @@ GradCAMExplainer or another gradient explainer
         self.estimator_ = self.explainer_.estimator_
         self.classes_ = self.explainer_.classes_
         self.input_ndim_ = self.explainer_.input_ndim_
+        self.input_range_ = self.explainer_.input_range_
         return self
 
     def _predict_proba(self, images):

@@ -410,6 +410,17 @@ def label_indices(classes, labels, n_images, *, name="target", owner="classes_")
     >>> label_indices(np.array(["cat", "dog"]), ["dog", "cat", "dog"], 3)
     array([1, 0, 1])
     """
+    try:
+        shape = np.shape(classes)
+    except ValueError:  # a ragged list: one array of labels per output
+        shape = None
+    if shape is None or len(shape) != 1:
+        got = "ragged arrays" if shape is None else f"an array of shape {shape}"
+        raise ValueError(
+            f"{owner} must be 1-D, one label per predict_proba column; it holds "
+            f"{got}: a multi-output classifier (whose predict_proba returns one "
+            "array per output) cannot be explained; explain one output at a time."
+        )
     classes = np.asarray(classes)
     labels = np.asarray(labels)
     if labels.ndim == 0:
