@@ -72,7 +72,9 @@ def run(n_images=16, size=224, quick=False, repeats=2):
         faithfulness_correlation,
         pixel_flipping,
     )
+    from sklearn_xai.metrics._checks import check_images
     from sklearn_xai.metrics._faithfulness import _SubsetStream
+    from sklearn_xai.utils._seeds import image_rngs
 
     warnings.filterwarnings("ignore")
     images = _images(n_images, size)
@@ -113,8 +115,15 @@ def run(n_images=16, size=224, quick=False, repeats=2):
             np.random.choice = choice
 
     def quantus_fc_same_subsets():
-        stream = _SubsetStream(np.random.RandomState(0), n_pixels, subset_size)
-        return quantus_fc(iter(stream.take(n_runs * n_images)))
+        # Ours draw each image's subsets from its own stream (seed 0 and the
+        # image); Quantus takes them run by run, image by image.
+        per_image = [
+            _SubsetStream(rng, n_pixels, subset_size).take(n_runs)
+            for rng in image_rngs(0, check_images(images)[0])
+        ]
+        return quantus_fc(
+            iter([rows[run] for run in range(n_runs) for rows in per_image])
+        )
 
     cases = {
         f"faithfulness_correlation (n_runs={n_runs}, subset={subset_size})": (

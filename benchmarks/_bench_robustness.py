@@ -15,10 +15,10 @@ For equal values, not just close ones:
   first, we channels last: with one channel both draw the noise of the same
   pixel from the same place) and each is stretched to exactly [0, 1], where
   our noise (relative to each image's range) is Quantus's absolute noise;
-* max-sensitivity: Quantus draws its noise from ``np.random``; seeding it
-  with the seed of the ``RandomState`` we pass as ``random_state`` makes both
-  draw the same perturbations (our explainer has an int ``random_state`` so
-  that it draws nothing from the global stream in between);
+* max-sensitivity: Quantus draws a batch's noise from ``np.random``, we
+  each image's from its own stream (the seed and the image); Quantus is
+  handed our perturbations through its ``perturb_func``, so both explain the
+  same perturbed images;
 * MPRT: Quantus resets every layer after ``torch.manual_seed(seed + 1)``, our
   ``random_state=s`` after ``torch.manual_seed(s)``; both normalize per map
   (Quantus's ``normalise_axes=(1, 2, 3)``).
@@ -32,7 +32,6 @@ explaining the unrandomized model twice.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sys
 import time
@@ -59,16 +58,6 @@ def _timed(fn):
     start = time.perf_counter()
     result = fn()
     return time.perf_counter() - start, result
-
-
-@contextlib.contextmanager
-def _global_seed(seed):
-    state = np.random.get_state()  # noqa: NPY002
-    np.random.seed(seed)  # noqa: NPY002
-    try:
-        yield
-    finally:
-        np.random.set_state(state)  # noqa: NPY002
 
 
 def _explain_func(clf, X_fit):
@@ -120,6 +109,9 @@ def run(n_images=16, size=224, quick=False):
 
     from sklearn_xai.attribution import SaliencyExplainer
     from sklearn_xai.metrics import max_sensitivity, model_parameter_randomization
+    from sklearn_xai.metrics._checks import check_images
+    from sklearn_xai.metrics._robustness import _perturbations
+    from sklearn_xai.utils._seeds import image_rngs
 
     warnings.filterwarnings("ignore")
     images = _images(n_images, size)
@@ -149,23 +141,38 @@ def run(n_images=16, size=224, quick=False):
                 targets=labels,
                 radius=0.2,
                 n_samples=n_samples,
-                random_state=np.random.RandomState(0),
+                random_state=0,
             )
         )
-        metric = quantus.MaxSensitivity(
-            nr_samples=n_samples, lower_bound=0.2, disable_warnings=True
-        )
-        with _global_seed(0):
-            quantus_s, theirs = _timed(
-                lambda metric=metric: metric(
-                    model=module,
-                    x_batch=x_batch,
-                    y_batch=labels,
-                    channel_first=True,
-                    explain_func=explain_func,
-                    batch_size=len(images),
+        validated = check_images(images)[0]
+        rounds = iter(
+            list(
+                _perturbations(
+                    validated,
+                    radius=0.2,
+                    noise="uniform",
+                    n_rounds=n_samples,
+                    rngs=image_rngs(0, validated),
                 )
             )
+        )
+
+        def perturb_func(arr, indices, rounds=rounds, **kwargs):
+            return next(rounds).reshape(arr.shape).astype(arr.dtype)
+
+        metric = quantus.MaxSensitivity(
+            nr_samples=n_samples, perturb_func=perturb_func, disable_warnings=True
+        )
+        quantus_s, theirs = _timed(
+            lambda metric=metric: metric(
+                model=module,
+                x_batch=x_batch,
+                y_batch=labels,
+                channel_first=True,
+                explain_func=explain_func,
+                batch_size=len(images),
+            )
+        )
         rows.append(
             _row(
                 f"max_sensitivity ({n_samples} samples)",

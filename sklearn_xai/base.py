@@ -6,17 +6,16 @@ from numbers import Integral
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.utils import Bunch, check_random_state
+from sklearn.utils import Bunch
 from sklearn.utils.validation import check_is_fitted
 
 from ._adapter import batched_predict_proba, check_model, fit_model, model_classes
 from .utils._compat import HasMethods, Interval
 from .utils._intensity import fitted_intensity_range, to_intensity_range
+from .utils._seeds import call_seed, image_seeds
 from .utils._validation import label_indices, validate_images
 
 __all__ = ["BaseExplainer"]
-
-_MAX_SEED = np.iinfo(np.uint32).max
 
 
 class BaseExplainer(TransformerMixin, BaseEstimator):
@@ -156,8 +155,43 @@ class BaseExplainer(TransformerMixin, BaseEstimator):
         -------
         attributions : ndarray of shape (n, H, W), float32
             One relevance value per pixel; positive = evidence for the class.
+            The unit is the method's (see Notes).
         details : Bunch
             Only with ``return_details=True``.
+
+        Notes
+        -----
+        Methods explain different outputs, so their maps come in different
+        units and are comparable across methods only by scale-free metrics
+        (ranks, correlations, or :func:`~sklearn_xai.metrics.infidelity`'s
+        default rescaling):
+
+        * gradient methods (saliency, Integrated Gradients, SmoothGrad,
+          Grad-CAM, Grad-CAM++, :class:`~sklearn_xai.attribution.CaptumExplainer`
+          with its default ``output="logits"``): the target's **logit** (per
+          unit of pixel intensity for gradients; Integrated Gradients' maps
+          sum to a logit difference);
+        * LIME, Kernel SHAP, RISE and occlusion: the target's **probability**
+          (Kernel SHAP's and occlusion's values are probability differences,
+          RISE's a probability-weighted mask average, LIME's the weights of a
+          linear model of the probability);
+        * Score-CAM: feature maps weighted by a softmax over the masks
+          (weights sum to 1), in the layer's activation units.
+
+        Random methods (LIME, Kernel SHAP, RISE, SmoothGrad, stochastic captum
+        methods) draw each image's numbers from a seed derived from
+        ``random_state`` and the image's content: the same image gets the same
+        draws alone or in any batch, and different images different ones.
+        """
+        return self._explain_seeded(X, target, return_details=return_details)
+
+    def _explain_seeded(self, X, target=None, *, seeds_from=None, return_details=False):
+        """:meth:`explain`, drawing image i's random numbers as for ``seeds_from[i]``.
+
+        ``seeds_from`` (images like ``X``, default ``X`` itself) lets a
+        robustness metric re-explain a perturbed copy with the draws of its
+        original, so that the metric measures the method and not its sampling
+        noise.
         """
         check_is_fitted(self)
         images, _ = validate_images(self, X, reset=False, image_shape=self.image_shape)
@@ -168,7 +202,22 @@ class BaseExplainer(TransformerMixin, BaseEstimator):
                 images, self.input_range_, owner=type(self).__name__
             )
         targets = self._target_indices(images, target)
-        seeds = self._image_seeds(len(images))
+        if seeds_from is None:
+            seeds = self._image_seeds(images)
+        else:
+            originals, _ = validate_images(
+                self, seeds_from, reset=False, image_shape=self.image_shape
+            )
+            if hasattr(self, "input_range_"):
+                originals = to_intensity_range(
+                    originals, self.input_range_, owner=type(self).__name__
+                )
+            if len(originals) != len(images):
+                raise ValueError(
+                    f"seeds_from has {len(originals)} images but X has "
+                    f"{len(images)}; they must match one to one."
+                )
+            seeds = self._image_seeds(originals)
         attributions, details = self._explain(images, targets, seeds)
         attributions = np.asarray(attributions, dtype=np.float32)
         if not return_details:
@@ -216,20 +265,19 @@ class BaseExplainer(TransformerMixin, BaseEstimator):
             return np.argmax(self._predict_proba(images), axis=1)
         return label_indices(self.classes_, target, len(images))
 
-    def _image_seeds(self, n):
-        """The seed of each image: the same for every image of a call.
+    def _image_seeds(self, images):
+        """The seed of each image, from ``random_state`` and the image's content.
 
-        An int ``random_state`` is used as is; otherwise one seed is drawn
-        per call. An image's explanation therefore depends only on the image
-        and the seed, never on its position in the batch, the other images or
-        ``n_jobs``, and a fitted explainer with an int seed gives the same
-        answer on every call.
+        An int ``random_state`` is the call's seed; otherwise one is drawn
+        per call. Each image's seed mixes the call's seed with a hash of the
+        image's values (:func:`~sklearn_xai.utils._seeds.image_seeds`), so an
+        image's explanation depends only on the image and ``random_state``,
+        never on its position, the other images or ``n_jobs``, and different
+        images make independent sampling errors (with one seed for all, a
+        random method's error would repeat on every image and survive
+        averaging over images).
         """
-        if isinstance(self.random_state, Integral):
-            seed = int(self.random_state) % (_MAX_SEED + 1)
-        else:
-            seed = int(check_random_state(self.random_state).randint(_MAX_SEED))
-        return [seed] * n
+        return image_seeds(call_seed(self.random_state), images)
 
     def _map_images(self, func, images, targets, seeds, *args):
         """Run ``func(image, target, seed, *args)`` over images with joblib.

@@ -92,6 +92,7 @@ def _tune_lime(model, X, *, quick, random_state, log):
 
     from ..attribution import LimeExplainer
     from ..metrics import deletion_auc, get_explanation_scorer, make_explanation_scorer
+    from .scoring import FILL
 
     grid = {
         "n_samples": [100, 300] if quick else [100, 300, 1000],
@@ -100,7 +101,7 @@ def _tune_lime(model, X, *, quick, random_state, log):
     n_candidates = int(np.prod([len(v) for v in grid.values()]))
     log(f"tuning LIME: {n_candidates} settings x 2 folds, scored by deletion AUC")
     scoring = {
-        "deletion": make_explanation_scorer(deletion_auc, baseline="blur", n_steps=16),
+        "deletion": make_explanation_scorer(deletion_auc, baseline=FILL, n_steps=16),
         "sparseness": get_explanation_scorer("sparseness"),
     }
     search = GridSearchCV(
@@ -187,7 +188,7 @@ def run_demo(
     from sklearn.metrics import accuracy_score, balanced_accuracy_score
 
     from .explaining import explain_methods, mean_curve
-    from .scoring import METRICS, score_explanations
+    from .scoring import FILL_DESCRIPTION, METRICS, score_explanations
 
     if dataset not in _SETTINGS:
         raise ValueError(
@@ -311,6 +312,7 @@ def run_demo(
             "random_state": random_state,
             "methods": ", ".join(methods),
             "explained images": len(X_explain),
+            "removed pixels": FILL_DESCRIPTION,
         },
         "timings": timings,
         "accuracy": accuracy,

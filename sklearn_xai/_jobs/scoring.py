@@ -29,9 +29,16 @@ METRICS = {
 #: image of a large batch): faithfulness curves and complexity.
 FAST_FAMILIES = ("faithfulness", "complexity")
 
-#: Removed pixels are blurred: a constant fill keeps an object's silhouette,
-#: which alone can decide the class (see tests/metrics/test_sanity.py).
-CURVE_BASELINE = "blur"
+#: What removed pixels become, in every faithfulness metric of a job (the
+#: deletion and insertion curves and faithfulness correlation alike): a blur.
+#: A constant fill keeps an object's silhouette, which alone can decide the
+#: class (see tests/metrics/test_sanity.py).
+FILL = "blur"
+#: How the report states it.
+FILL_DESCRIPTION = (
+    "blurred (Gaussian, sigma a tenth of the image side) in the deletion and "
+    "insertion curves and in faithfulness correlation"
+)
 
 
 @quiet_captum()
@@ -98,9 +105,7 @@ def score_explanations(
             ("deletion", metrics.deletion_curve),
             ("insertion", metrics.insertion_curve),
         ):
-            curve = curve_func(
-                model, X, attributions, n_steps=n_steps, baseline=CURVE_BASELINE
-            )
+            curve = curve_func(model, X, attributions, n_steps=n_steps, baseline=FILL)
             curves[kind] = curve
             scores[f"{kind} AUC"] = _auc(curve)
         scores["faithfulness corr."] = metrics.faithfulness_correlation(
@@ -108,6 +113,7 @@ def score_explanations(
             X,
             attributions,
             n_runs=20 if quick else 50,
+            baseline=FILL,
             random_state=random_state,
         )
         done()
@@ -129,7 +135,7 @@ def score_explanations(
             # the input's own structure (x - 0 for Integrated Gradients) keeps
             # the maps of any model alike (Adebayo et al. 2018).
             result = metrics.model_parameter_randomization(
-                explainer, X, abs=False, random_state=random_state
+                explainer, X, sign="signed", random_state=random_state
             )
             scores["param. randomization"] = np.asarray(result.mean)
         except TypeError:  # a model without a torch network

@@ -203,10 +203,10 @@ class CaptumExplainer(_GradientExplainer):
     ``LayerGradientShap``, ``ShapleyValueSampling``, ``KernelShap``,
     ``Lime``, and any class passed directly that is not a supported name)
     run one image at a time, with torch's generator and numpy's global one
-    (which captum's ``GradientShap`` draws from) seeded from
-    ``random_state`` before each image, and both generators' states restored
-    afterwards: an image's attribution depends only on the image and the
-    seed.
+    (which captum's ``GradientShap`` draws from) seeded before each image
+    with the image's seed (from ``random_state`` and the image's content),
+    and both generators' states restored afterwards: an image's attribution
+    depends only on the image and ``random_state``.
 
     Modified-backpropagation methods (``DeepLift``, ``GuidedBackprop``,
     ``Deconvolution``, ``LRP``) hook the network's modules, so each

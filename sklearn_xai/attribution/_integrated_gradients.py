@@ -6,6 +6,7 @@ from numbers import Integral
 
 import numpy as np
 
+from ..utils._blur import blur_images
 from ..utils._compat import Interval, StrOptions
 from ._gradient import CHANNEL_REDUCTION_CONSTRAINT, _GradientExplainer
 
@@ -18,24 +19,6 @@ _METHODS = (
     "riemann_trapezoid",
 )
 _BASELINES = ("zeros", "mean", "blur")
-#: The Gaussian blur of the "blur" baseline has a sigma of this fraction of
-#: the image side (as the "blur" hiding of the perturbation explainers).
-_BLUR_SIGMA_FRACTION = 0.1
-
-
-def _blurred(images):
-    """Gaussian-blurred float32 copies of ``(m, H, W, C)`` images."""
-    import cv2
-
-    sigma = max(images.shape[1:3]) * _BLUR_SIGMA_FRACTION
-    return np.stack(
-        [
-            cv2.GaussianBlur(
-                image.astype(np.float32), (0, 0), sigmaX=sigma, sigmaY=sigma
-            ).reshape(image.shape)
-            for image in images
-        ]
-    )
 
 
 class IntegratedGradientsExplainer(_GradientExplainer):
@@ -210,7 +193,7 @@ class IntegratedGradientsExplainer(_GradientExplainer):
             tensor = model.input_tensor(image, layout_ndim=self.input_ndim_)
             return tensor.expand_as(inputs)
         if isinstance(self.baseline, str) and self.baseline == "blur":
-            return model.input_tensor(_blurred(images), layout_ndim=self.input_ndim_)
+            return model.input_tensor(blur_images(images), layout_ndim=self.input_ndim_)
         return 0.0
 
     def _attribute(self, model, inputs, targets, images):

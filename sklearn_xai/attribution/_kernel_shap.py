@@ -331,9 +331,10 @@ SuperpixelSegmenter or callable, default="slic"
     n_jobs : int or None, default=None
         joblib workers over images.
     random_state : int, RandomState instance or None, default=None
-        Seed of the coalitions (and of a segmentation that needs one). Every
-        image of a call uses the same seed, so an explanation depends only on
-        the image and the seed.
+        Seed of the coalitions (and of a segmentation that needs one). Each
+        image's seed is derived from ``random_state`` and the image's
+        content, so an explanation depends only on the image and
+        ``random_state``.
     verbose : int, default=0
         Show a progress bar over images.
     image_shape : tuple of int or None, default=None

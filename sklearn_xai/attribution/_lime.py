@@ -136,8 +136,9 @@ SuperpixelSegmenter or callable, default="slic"
         joblib workers over images.
     random_state : int, RandomState instance or None, default=None
         Seed of the perturbations (and of a segmentation that needs one).
-        Every image of a call uses the same seed, so an explanation depends
-        only on the image and the seed, not on the rest of the batch.
+        Each image's seed is derived from ``random_state`` and the image's
+        content, so an explanation depends only on the image and
+        ``random_state``, not on the rest of the batch.
     verbose : int, default=0
         Show a progress bar over images.
     image_shape : tuple of int or None, default=None

@@ -152,9 +152,10 @@ class RISEExplainer(BaseExplainer):
     n_jobs : int or None, default=None
         joblib workers over images.
     random_state : int, RandomState instance or None, default=None
-        Seed of the masks. Every image of a call uses the same seed (and so
-        the same masks, as in the authors' code), so an explanation depends
-        only on the image and the seed.
+        Seed of the masks. Each image draws its masks from a seed derived
+        from ``random_state`` and the image's content, so an explanation
+        depends only on the image and ``random_state``, and different images
+        do not share their sampling error.
     verbose : int, default=0
         Show a progress bar over images.
     image_shape : tuple of int or None, default=None

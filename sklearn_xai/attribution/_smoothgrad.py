@@ -77,9 +77,9 @@ class SmoothGradExplainer(BaseExplainer):
     caller's pixel space, before a pipeline's preprocessing. (captum's
     :class:`~captum.attr.NoiseTunnel` takes an absolute ``stdevs`` at the
     network input: for a bare CNNClassifier the two coincide with
-    ``stdevs = sigma``.) The standard normal draws depend only on the seed
-    (``random_state``), which is the same for every image of a call, as for
-    every explainer of the library: an image's explanation never depends on
+    ``stdevs = sigma``.) The standard normal draws of an image depend only
+    on ``random_state`` and the image's content (its seed mixes both, as for
+    every explainer of the library): an image's explanation never depends on
     the other images, their order, or batch sizes.
 
     **The aggregation** is over the inner explainer's attributions at the

@@ -29,6 +29,20 @@ nothing: every metric returns NaN for it and warns once per call with a
 :class:`DegenerateExplanationWarning` saying how many of the maps were
 constant. A map is constant when ``max - min <= 1e-6 * max|a| + 1e-12``.
 
+Ties, random draws, units
+-------------------------
+Tied pixels are in a random order: the localization metrics take the exact
+expectation over it, the curves and pixel flipping one order seeded by the
+map and the image (see :mod:`sklearn_xai.metrics._faithfulness`). Every
+stochastic metric draws each image's numbers from a stream seeded by
+``random_state`` and the image's content, so an image scores the same in any
+batch; robustness and randomization metrics re-explain with a copy of a
+random explainer seeded from their ``random_state``. Gradient methods
+explain logits and perturbation methods probabilities: :func:`infidelity`
+rescales each map by default. Parameters are validated declaratively;
+``sign`` ("signed", "absolute", "positive") always says how signed
+relevance is read.
+
 Scorers
 -------
 :func:`make_explanation_scorer` turns a metric into a scikit-learn scorer

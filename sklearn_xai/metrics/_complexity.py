@@ -14,6 +14,7 @@ from numbers import Real
 import numpy as np
 from scipy.special import xlogy
 
+from ..utils._compat import Interval, validate_params
 from ._checks import (
     check_attributions,
     degenerate_maps,
@@ -91,6 +92,7 @@ def _entropy(x):
 
 
 @direction(greater_is_better=True)
+@validate_params({"attributions": ["array-like"]}, prefer_skip_nested_validation=True)
 def sparseness(attributions):
     r"""Gini index of the attribution magnitudes (Chalasani et al., 2020).
 
@@ -146,6 +148,7 @@ def sparseness(attributions):
 
 
 @direction(greater_is_better=False)
+@validate_params({"attributions": ["array-like"]}, prefer_skip_nested_validation=True)
 def complexity(attributions):
     r"""Entropy of the normalized attribution magnitudes (Bhatt et al., 2020).
 
@@ -199,6 +202,14 @@ def complexity(attributions):
 
 
 @direction(greater_is_better=False)
+@validate_params(
+    {
+        "attributions": ["array-like"],
+        "eps": [Interval(Real, 0, None, closed="left")],
+        "normalize": ["boolean"],
+    },
+    prefer_skip_nested_validation=True,
+)
 def effective_complexity(attributions, *, eps=1e-5, normalize=True):
     r"""Number of pixels whose relevance exceeds a threshold (Nguyen & Martinez).
 
@@ -253,12 +264,7 @@ def effective_complexity(attributions, *, eps=1e-5, normalize=True):
     >>> effective_complexity(a, eps=0.6)  # only |4| / 4 > 0.6
     array([1.])
     """
-    if (
-        not isinstance(eps, Real)
-        or isinstance(eps, bool)
-        or not np.isfinite(eps)
-        or eps < 0
-    ):
+    if isinstance(eps, bool) or not np.isfinite(eps):
         raise ValueError(f"eps must be a finite number >= 0; got {eps!r}.")
 
     def count(x):

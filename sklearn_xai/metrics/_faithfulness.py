@@ -13,8 +13,23 @@ Conventions shared by all metrics:
   channels;
 * ``baseline`` is what removed pixels become: ``"black"`` (0),
   ``"mean"`` (each image's per-channel mean), ``"blur"`` (a Gaussian blur
-  with a sigma of a tenth of the image side) or a number;
-* pixels are ordered by decreasing attribution, ties in row-major order;
+  with a sigma of a tenth of the longer image side,
+  :func:`~sklearn_xai.utils._blur.blur_images`) or a number;
+* pixels (or pixel flipping's regions) are ordered by decreasing
+  attribution, and **tied pixels in a random order**: the library's one rule
+  for ties, under which every order of the tied pixels is equally likely.
+  The localization metrics (top-k, relevance rank, pointing game, ROC AUC)
+  are linear in the chosen pixels and return the exact expectation over
+  that order; a curve is not linear in the removed pixels (the model is
+  not), so deletion, insertion and pixel flipping use one order drawn from a
+  stream seeded by the map's and the image's content: an unbiased draw of
+  the same random order, deterministic, independent of the batch, and never
+  favouring tied pixels by their position (raster order would, and 17-46%
+  of a Grad-CAM map's pixels can tie at 0);
+* stochastic metrics (:func:`faithfulness_correlation`, :func:`infidelity`)
+  give every image its own random stream, seeded by ``random_state`` and
+  the image's content: an image scores the same alone, in any batch and at
+  any position;
 * a constant map (all pixels equal, e.g. all zero) orders nothing: its
   score is NaN, with one ``DegenerateExplanationWarning`` per call saying how
   many maps were constant.
@@ -25,9 +40,11 @@ from __future__ import annotations
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.utils import Bunch, check_random_state
+from sklearn.utils import Bunch
 
+from ..utils._blur import blur_images
 from ..utils._compat import HasMethods, Interval, StrOptions, validate_params
+from ..utils._seeds import TIES, call_seed, image_rngs
 from ._checks import (
     check_attributions,
     check_images,
@@ -76,9 +93,7 @@ def _fill(images, baseline):
     8-bit under a black baseline), else float64.
     """
     if isinstance(baseline, str) and baseline == "blur":
-        from ..attribution._perturbation import hide_image
-
-        return np.stack([hide_image(image, None, "blur") for image in images])
+        return blur_images(images).astype(images.dtype)
     if isinstance(baseline, str) and baseline == "mean":
         fill = images.mean(axis=(1, 2), keepdims=True, dtype=np.float64)
     else:  # "black" or a number
@@ -92,12 +107,20 @@ def _fill(images, baseline):
     return fill.astype(images.dtype)
 
 
-def _pixel_ranks(scores):
-    """Rank of every pixel in decreasing ``scores`` ``(n, H, W)``, ties in order."""
+def _pixel_ranks(scores, images):
+    """Rank of every pixel (or region) in decreasing ``scores`` ``(n, ...)``.
+
+    Ties are in a random order, drawn per image from a stream seeded by the
+    content of its scores and of its image (the module's tie rule).
+    """
     n = len(scores)
-    order = np.argsort(-scores.reshape(n, -1), axis=1, kind="stable")
-    ranks = np.empty_like(order)
-    np.put_along_axis(ranks, order, np.arange(order.shape[1])[np.newaxis], axis=1)
+    flat = np.ascontiguousarray(scores, dtype=np.float64).reshape(n, -1)
+    ranks = np.empty(flat.shape, dtype=np.intp)
+    positions = np.arange(flat.shape[1])
+    for i, rng in enumerate(image_rngs(0, flat, images, tag=TIES)):
+        shuffled = rng.permutation(flat.shape[1])
+        order = shuffled[np.argsort(-flat[i, shuffled], kind="stable")]
+        ranks[i, order] = positions
     return ranks.reshape(scores.shape)
 
 
@@ -164,7 +187,7 @@ def _curve(
         images,
         layout,
         cls,
-        _pixel_ranks(a),
+        _pixel_ranks(a, images),
         counts[todo],
         _fill(images, baseline),
         insert=insert,
@@ -215,8 +238,10 @@ def deletion_curve(
 ):
     """The target-class probability as the most relevant pixels are deleted.
 
-    Pixels are removed in decreasing order of attribution, replaced by the
-    ``baseline``, in ``n_steps`` equal steps: after step ``k`` the first
+    Pixels are removed in decreasing order of attribution (tied pixels in a
+    random order seeded by the map and the image, see
+    :mod:`~sklearn_xai.metrics`), replaced by the ``baseline``, in ``n_steps``
+    equal steps: after step ``k`` the first
     ``floor(k * P / n_steps)`` of the ``P`` pixels are removed (Petsiuk et
     al. [1]_). A faithful explanation makes the curve drop fast; its area is
     :func:`deletion_auc`. Constant maps give NaN (with a
@@ -315,7 +340,8 @@ def insertion_curve(
     """The target-class probability as the most relevant pixels are revealed.
 
     Starting from the ``baseline`` image, pixels of the image are put back in
-    decreasing order of attribution in ``n_steps`` equal steps: after step
+    decreasing order of attribution (ties in a random order, as in
+    :func:`deletion_curve`) in ``n_steps`` equal steps: after step
     ``k`` the first ``floor(k * P / n_steps)`` of the ``P`` pixels are shown
     (Petsiuk et al. [1]_, who start from a blurred image). A faithful
     explanation makes the curve rise fast; its area is
@@ -421,8 +447,8 @@ def deletion_auc(
     over the :func:`deletion_curve` (``n_steps + 1`` points). It is in
     [0, 1]; a faithful explanation destroys the evidence early, so **lower is
     better**. Constant maps give NaN (with a
-    :class:`~sklearn_xai.metrics.DegenerateExplanationWarning`): their
-    "order" would be the row-major order of the pixels.
+    :class:`~sklearn_xai.metrics.DegenerateExplanationWarning`): every pixel
+    ties, so their "order" would be a random one.
 
     Parameters
     ----------
@@ -624,7 +650,8 @@ def pixel_flipping(
     The image is cut into a grid of ``region_size`` x ``region_size`` squares
     (``region_size=1``: single pixels, Bach et al. [1]_; larger: region
     perturbation, Samek et al. [2]_); the squares are ranked by the sum of
-    their attributions and replaced by the ``baseline`` one more per step,
+    their attributions (ties in a random order, as in :func:`deletion_curve`)
+    and replaced by the ``baseline`` one more per step,
     most relevant first (``order="morf"``) or least relevant first
     (``"lerf"``). With :math:`x^{(k)}` the image after :math:`k` steps and
     :math:`f_c` the probability of the target class,
@@ -733,7 +760,7 @@ def pixel_flipping(
     flat = (np.arange(n)[:, np.newaxis] * n_total + labels.ravel()).ravel()
     sums = np.bincount(flat, weights=a.ravel(), minlength=n * n_total)
     sums = sums.reshape(n, n_total)
-    region_ranks = _pixel_ranks(sums if order == "morf" else -sums)
+    region_ranks = _pixel_ranks(sums if order == "morf" else -sums, images)
     ranks = np.take_along_axis(region_ranks, labels.reshape(1, -1), axis=1)
     scores = np.empty((n, n_regions + 1))
     scores[:, 0] = p0
@@ -779,7 +806,7 @@ class _SubsetStream:
     smallest of random keys.
     """
 
-    block = 256
+    block = 64
 
     def __init__(self, rng, n_pixels, count):
         self.rng, self.n_pixels, self.count = rng, n_pixels, count
@@ -870,7 +897,10 @@ def faithfulness_correlation(
     return_std : bool, default=False
         Whether to return the standard deviation over the repetitions too.
     random_state : int, RandomState instance or None, default=None
-        Draws the subsets; an int gives identical results.
+        Seeds the subsets: each image draws from its own stream, seeded by
+        ``random_state`` and the image's content, so its score does not
+        depend on the other images, their order or ``batch_size``; an int
+        gives identical results.
     image_shape : tuple of int or None, default=None
         ``(H, W)`` or ``(H, W, C)`` of flattened ``X``.
     batch_size : int, default=64
@@ -923,14 +953,21 @@ def faithfulness_correlation(
     n, height, width, _ = images.shape
     n_pixels = height * width
     count = _subset_count(subset_size, n_pixels)
-    stream = _SubsetStream(check_random_state(random_state), n_pixels, count)
+    streams = [
+        _SubsetStream(rng, n_pixels, count)
+        for rng in image_rngs(call_seed(random_state), images)
+    ]
     fill = _fill(images, baseline)
     a_flat = a.reshape(n, n_pixels)
-    total = n_repeats * n_runs * n  # pairs ordered (repeat, run, image)
+    per_image = n_repeats * n_runs
+    total = n * per_image  # pairs ordered (image, repeat, run)
     sums, drops = np.empty(total), np.empty(total)
     for pairs in _chunks(total, batch_size):
-        img = pairs % n
-        subsets = stream.take(len(pairs))
+        img = pairs // per_image
+        # Each image's subsets come from its own stream, in order.
+        subsets = np.concatenate(
+            [streams[i].take(int(np.count_nonzero(img == i))) for i in np.unique(img)]
+        )
         hidden = np.zeros((len(pairs), n_pixels), dtype=bool)
         np.put_along_axis(hidden, subsets, True, axis=1)
         hidden = hidden.reshape(-1, height, width, 1)
@@ -938,10 +975,8 @@ def faithfulness_correlation(
         proba = _target_proba(estimator, batch, layout, cls[img], batch_size=batch_size)
         drops[pairs] = p0[img] - proba
         sums[pairs] = np.take_along_axis(a_flat[img], subsets, axis=1).sum(axis=1)
-    shape = (n_repeats, n_runs, n)
-    corr = _pearson(
-        sums.reshape(shape).swapaxes(1, 2), drops.reshape(shape).swapaxes(1, 2)
-    )
+    shape = (n, n_repeats, n_runs)
+    corr = _pearson(sums.reshape(shape), drops.reshape(shape)).T
     degenerate = warn_degenerate(degenerate_maps(a), metric="faithfulness_correlation")
     return _summarize(corr, return_std, degenerate)
 
@@ -963,7 +998,7 @@ def infidelity(
     targets=None,
     n_perturbations=50,
     noise_scale=0.1,
-    normalize=False,
+    normalize=True,
     n_repeats=1,
     return_std=False,
     random_state=None,
@@ -976,18 +1011,29 @@ def infidelity(
 
     .. math::
 
-        \mathrm{INFD} = \mathbb{E}_{I}\Big[\big(I^\top a -
+        \mathrm{INFD} = \mathbb{E}_{I}\Big[\big(\beta\, I^\top a -
         (f_c(x) - f_c(x - I))\big)^2\Big],
 
     estimated with ``n_perturbations`` Gaussian perturbations :math:`I` of
-    every pixel value (each channel independently), of standard deviation
-    ``noise_scale`` times the image's pixel standard deviation;
-    :math:`I^\top a = \sum_{h,w,c} I_{hwc}\, a_{hw}` and :math:`f_c` is the
-    probability of the target class. It is >= 0; **lower is better** (0: the
-    attributions predict the effect of every perturbation exactly, as the
-    weights of a model linear in its inputs do). Constant maps give NaN
-    (with a :class:`~sklearn_xai.metrics.DegenerateExplanationWarning`): an
-    all-zero map would otherwise score the variance of the model's change.
+    every pixel, of standard deviation ``noise_scale`` times the image's
+    pixel standard deviation. A pixel is perturbed as a whole, one noise
+    value shared by its channels (the module's rule that a pixel is all its
+    channels, and the only reading under which one attribution per pixel
+    can predict the change): :math:`I^\top a = \sum_{h,w} I_{hw}\, a_{hw}`.
+    :math:`f_c` is the probability of the target class. It is >= 0, in
+    squared probability units; **lower is better** (0: the attributions
+    predict the effect of every perturbation exactly, as the pixel weights
+    of a model linear in its pixels do, summed over the channels).
+
+    By default (``normalize=True``, as the authors' code) each map is first
+    rescaled by the least-squares factor :math:`\beta \ge 0` that minimises
+    the error, so the score compares *shapes*, not units: gradient methods
+    explain logits and perturbation methods probabilities (see
+    :meth:`~sklearn_xai.base.BaseExplainer.explain`), and without the
+    rescaling a map shrunk towards zero scores better than the exact one.
+    Constant maps give NaN (with a
+    :class:`~sklearn_xai.metrics.DegenerateExplanationWarning`): an all-zero
+    map would otherwise score the variance of the model's change.
 
     Parameters
     ----------
@@ -1005,17 +1051,23 @@ def infidelity(
         Standard deviation of the noise, relative to each image's standard
         deviation of pixel values (so one value suits 8-bit and [0, 1]
         images).
-    normalize : bool, default=False
-        Whether to rescale each image's attributions by the least-squares
-        factor :math:`\beta` that minimises the error first, as the authors'
-        code does, which makes the metric blind to the attributions' scale.
+    normalize : bool, default=True
+        Rescale each image's attributions by the least-squares factor
+        :math:`\beta \ge 0` that minimises the error first, as the authors'
+        code does, which makes the metric blind to the attributions' scale
+        (their unit). False takes the maps as they are (:math:`\beta = 1`),
+        which only makes sense for maps in the unit of :math:`f_c`, a
+        probability.
     n_repeats : int, default=1
         Independent repetitions of the whole estimate; the result is their
         mean.
     return_std : bool, default=False
         Whether to return the standard deviation over the repetitions too.
     random_state : int, RandomState instance or None, default=None
-        Draws the noise; an int gives identical results.
+        Seeds the noise: each image draws from its own stream, seeded by
+        ``random_state`` and the image's content, so its score does not
+        depend on the other images, their order or ``batch_size``; an int
+        gives identical results.
     image_shape : tuple of int or None, default=None
         ``(H, W)`` or ``(H, W, C)`` of flattened ``X``.
     batch_size : int, default=64
@@ -1032,7 +1084,11 @@ def infidelity(
     replaces square patches by the baseline one after another, cumulatively,
     and repeats that deterministic pass ``n_perturb_samples`` times. We follow
     the paper's Gaussian perturbations; given the same perturbations (passed
-    to Quantus as ``perturb_func``) the two agree.
+    to Quantus as ``perturb_func``) and ``normalize=False`` the two agree.
+    The authors' code lets :math:`\beta` go negative, which gives a
+    sign-flipped map :math:`-a` the score of :math:`a`; we keep
+    :math:`\beta \ge 0`, so a map anti-correlated with the model's changes
+    scores as badly as predicting no change at all.
 
     References
     ----------
@@ -1056,35 +1112,46 @@ def infidelity(
     >>> p = clf.predict_proba(X[:10])
     >>> c = p.argmax(axis=1)
     >>> grad = p[np.arange(10), c, None] * (clf.coef_[c] - p @ clf.coef_)
-    >>> good = infidelity(clf, X[:10], grad.reshape(10, 8, 8), normalize=True,
-    ...                   random_state=0, image_shape=(8, 8))
-    >>> bad = infidelity(clf, X[:10], noise, normalize=True, random_state=0,
-    ...                  image_shape=(8, 8))
+    >>> good = infidelity(clf, X[:10], grad.reshape(10, 8, 8), random_state=0,
+    ...                   image_shape=(8, 8))
+    >>> bad = infidelity(clf, X[:10], noise, random_state=0, image_shape=(8, 8))
     >>> bool(good.mean() < bad.mean())
+    True
+    >>> # the default rescaling makes the score blind to the maps' unit
+    >>> shrunk = infidelity(clf, X[:10], grad.reshape(10, 8, 8) / 100,
+    ...                     random_state=0, image_shape=(8, 8))
+    >>> np.allclose(shrunk, good)
     True
     """
     images, layout, a, p0, cls = _prepare(
         estimator, X, attributions, targets, image_shape, batch_size
     )
-    n = len(images)
+    n, height, width, _ = images.shape
     scale = noise_scale * images.std(axis=(1, 2, 3), dtype=np.float64)
-    rng = check_random_state(random_state)
-    total = n_repeats * n_perturbations * n  # pairs (repeat, perturbation, image)
+    rngs = image_rngs(call_seed(random_state), images)
+    per_image = n_repeats * n_perturbations
+    total = n * per_image  # pairs ordered (image, repeat, perturbation)
     dots, drops = np.empty(total), np.empty(total)
     for pairs in _chunks(total, batch_size):
-        img = pairs % n
-        noise = rng.standard_normal((len(pairs), *images.shape[1:]))
-        noise *= scale[img][:, np.newaxis, np.newaxis, np.newaxis]
+        img = pairs // per_image
+        # One value per pixel, shared by its channels, from the image's stream.
+        noise = np.stack([rngs[i].standard_normal((height, width)) for i in img])
+        noise *= scale[img][:, np.newaxis, np.newaxis]
         proba = _target_proba(
-            estimator, images[img] - noise, layout, cls[img], batch_size=batch_size
+            estimator,
+            images[img] - noise[..., np.newaxis],
+            layout,
+            cls[img],
+            batch_size=batch_size,
         )
         drops[pairs] = p0[img] - proba
-        dots[pairs] = np.einsum("bhwc,bhw->b", noise, a[img])
-    dots = dots.reshape(n_repeats, n_perturbations, n)
-    drops = drops.reshape(n_repeats, n_perturbations, n)
+        dots[pairs] = np.einsum("bhw,bhw->b", noise, a[img])
+    # (n_repeats, n_perturbations, n), as _summarize expects repeats first.
+    dots = dots.reshape(n, n_repeats, n_perturbations).transpose(1, 2, 0)
+    drops = drops.reshape(n, n_repeats, n_perturbations).transpose(1, 2, 0)
     if normalize:
         num, den = (dots * drops).sum(axis=1), (dots * dots).sum(axis=1)
         beta = np.divide(num, den, out=np.zeros_like(num), where=den > 0)
-        dots = dots * beta[:, np.newaxis]
+        dots = dots * np.maximum(beta, 0.0)[:, np.newaxis]
     degenerate = warn_degenerate(degenerate_maps(a), metric="infidelity")
     return _summarize(((dots - drops) ** 2).mean(axis=1), return_std, degenerate)

@@ -25,6 +25,7 @@ from numbers import Integral, Real
 
 import numpy as np
 
+from ..utils._compat import Interval, StrOptions, validate_params
 from ._checks import (
     check_attributions,
     check_masks,
@@ -36,6 +37,11 @@ from ._checks import (
 from ._complexity import as_batch, chunks
 
 _SIGNS = ("signed", "absolute", "positive")
+_PARAMS = {
+    "attributions": ["array-like"],
+    "masks": ["array-like"],
+    "sign": [StrOptions(set(_SIGNS))],
+}
 
 
 def _per_chunk(score, attributions, masks, sign, *, metric, need_outside=False):
@@ -46,8 +52,6 @@ def _per_chunk(score, attributions, masks, sign, *, metric, need_outside=False):
     constant before ``sign`` is applied score NaN, with one warning naming
     ``metric``.
     """
-    if sign not in _SIGNS:
-        raise ValueError(f"sign must be one of {_SIGNS}; got {sign!r}.")
     attributions = as_batch(attributions)
     masks = check_masks(masks, shape=attributions.shape)
     size = np.count_nonzero(masks.reshape(masks.shape[0], -1), axis=1)
@@ -103,12 +107,17 @@ def _top_hits(a, m, k):
 
 
 def _check_k(k, n_pixels):
-    if isinstance(k, bool) or not isinstance(k, Integral) or not 1 <= k <= n_pixels:
-        raise ValueError(
-            f"k must be an int between 1 and the number of pixels per image "
-            f"({n_pixels}); got {k!r}."
-        )
-    return int(k)
+    """The number of top pixels: an int ``k`` itself, a fraction of the pixels."""
+    if isinstance(k, bool):
+        raise ValueError(f"k must be a number of pixels or a fraction; got {k!r}.")
+    if isinstance(k, Integral):
+        if k > n_pixels:
+            raise ValueError(
+                f"k must be at most the number of pixels per image ({n_pixels}), "
+                f"or a fraction of them in (0, 1]; got {k!r}."
+            )
+        return int(k)
+    return max(1, round(k * n_pixels))
 
 
 def _pointing_hits(a, m, height, width, tolerance):
@@ -144,6 +153,10 @@ def _pointing_hits(a, m, height, width, tolerance):
 
 
 @direction(greater_is_better=True)
+@validate_params(
+    {**_PARAMS, "tolerance": [Interval(Real, 0, None, closed="left")]},
+    prefer_skip_nested_validation=True,
+)
 def pointing_game(attributions, masks, *, tolerance=0, sign="signed"):
     r"""Is the most relevant pixel on the object? (Zhang et al., 2018).
 
@@ -211,12 +224,7 @@ def pointing_game(attributions, masks, *, tolerance=0, sign="signed"):
     >>> pointing_game(a, masks)
     array([1. , 0.5])
     """
-    if (
-        not isinstance(tolerance, Real)
-        or isinstance(tolerance, bool)
-        or not np.isfinite(tolerance)
-        or tolerance < 0
-    ):
+    if isinstance(tolerance, bool) or not np.isfinite(tolerance):
         raise ValueError(
             f"tolerance must be a finite number of pixels >= 0; got {tolerance!r}."
         )
@@ -229,6 +237,7 @@ def pointing_game(attributions, masks, *, tolerance=0, sign="signed"):
 
 
 @direction(greater_is_better=True)
+@validate_params(_PARAMS, prefer_skip_nested_validation=True)
 def relevance_mass_accuracy(attributions, masks, *, sign="positive"):
     r"""Share of the relevance mass inside the mask (Arras et al., 2022).
 
@@ -295,6 +304,7 @@ def relevance_mass_accuracy(attributions, masks, *, sign="positive"):
 
 
 @direction(greater_is_better=True)
+@validate_params(_PARAMS, prefer_skip_nested_validation=True)
 def relevance_rank_accuracy(attributions, masks, *, sign="signed"):
     r"""Share of the mask among the most relevant pixels (Arras et al., 2022).
 
@@ -356,7 +366,17 @@ def relevance_rank_accuracy(attributions, masks, *, sign="signed"):
 
 
 @direction(greater_is_better=True)
-def top_k_intersection(attributions, masks, *, k=1000, sign="signed"):
+@validate_params(
+    {
+        **_PARAMS,
+        "k": [
+            Interval(Integral, 1, None, closed="left"),
+            Interval(Real, 0, 1, closed="right"),
+        ],
+    },
+    prefer_skip_nested_validation=True,
+)
+def top_k_intersection(attributions, masks, *, k=0.05, sign="signed"):
     r"""Share of the ``k`` most relevant pixels on the mask (Theiner et al.).
 
     .. math::
@@ -375,9 +395,12 @@ def top_k_intersection(attributions, masks, *, k=1000, sign="signed"):
         Attribution maps.
     masks : array-like of bool of shape (n, H, W)
         Ground-truth object masks (0/1 accepted), none empty.
-    k : int, default=1000
-        Number of top pixels, between 1 and ``H * W`` (Quantus's default;
-        choose it relative to the image size, e.g. the typical object size).
+    k : int or float, default=0.05
+        Number of top pixels: an int between 1 and ``H * W``, or a float in
+        (0, 1], that fraction of the pixels (rounded, at least 1). The
+        default, 5% of the image, fits every image size (3 pixels at 8x8,
+        2509 at 224x224); Quantus's default is ``k=1000`` pixels, more than
+        a 28x28 image has. Choose it near the typical object size.
     sign : {"signed", "absolute", "positive"}, default="signed"
         Rank the values as they are, their magnitudes, or their positive part.
 
@@ -457,6 +480,7 @@ def _count(sorted_values, values):
 
 
 @direction(greater_is_better=True)
+@validate_params(_PARAMS, prefer_skip_nested_validation=True)
 def attribution_localization_auc(attributions, masks, *, sign="signed"):
     r"""ROC AUC of the attributions as scores for the mask (Fawcett, 2006).
 

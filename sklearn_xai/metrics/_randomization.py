@@ -7,6 +7,12 @@ similarity between the original explanation and the one after the
 randomization: **lower is better**. A constant original explanation (all
 pixels equal, e.g. all zero) scores NaN, with one
 ``DegenerateExplanationWarning`` per call.
+
+A random explainer (one with a ``random_state`` parameter: LIME, Kernel
+SHAP, RISE, SmoothGrad, ...) is re-explained by a copy seeded from the
+metric's ``random_state``, so the original and the randomized explanations
+of an image share their random draws and the similarity measures the
+randomization, not the method's sampling noise.
 """
 
 from __future__ import annotations
@@ -17,13 +23,22 @@ import numpy as np
 from sklearn.utils import Bunch, check_random_state
 
 from .._adapter import get_torch_model, unwrap_frozen
+from ..utils._compat import StrOptions, validate_params
+from ..utils._seeds import call_seed, image_rngs
 from ._checks import (
     degenerate_maps,
     direction,
     nan_where_degenerate,
     warn_degenerate,
 )
-from ._robustness import _check_explainer, _explain, _postprocess, _prepare
+from ._robustness import (
+    _SIGNS,
+    _check_explainer,
+    _explain,
+    _postprocess,
+    _prepare,
+    seeded_copy,
+)
 
 _SIMILARITIES = ("spearman", "ssim")
 _ORDERS = ("cascading", "independent")
@@ -182,7 +197,26 @@ def _torch_seed(random_state):
 # -- public metrics ------------------------------------------------------------
 
 
+_PARAMS = {
+    "explainer": "no_validation",
+    "X": ["array-like"],
+    "targets": "no_validation",
+    "similarity": [StrOptions(set(_SIMILARITIES))],
+    "normalize": ["boolean"],
+    "sign": [StrOptions(set(_SIGNS))],
+    "random_state": ["random_state"],
+}
+
+
 @direction(greater_is_better=False)
+@validate_params(
+    {
+        **_PARAMS,
+        "order": [StrOptions(set(_ORDERS))],
+        "layers": [list, tuple, str, None],
+    },
+    prefer_skip_nested_validation=True,
+)
 def model_parameter_randomization(
     explainer,
     X,
@@ -192,7 +226,7 @@ def model_parameter_randomization(
     layers=None,
     similarity="spearman",
     normalize=True,
-    abs=True,
+    sign="absolute",
     random_state=None,
 ):
     r"""Model parameter randomization test: similarity to explanations of a
@@ -253,13 +287,17 @@ def model_parameter_randomization(
     normalize : bool, default=True
         Divide each map by its largest magnitude first (Quantus's default,
         per map).
-    abs : bool, default=True
-        Compare absolute attributions (Quantus's default; Adebayo et al.
-        report both).
+    sign : {"absolute", "signed", "positive"}, default="absolute"
+        Compare the magnitudes of the maps (Quantus's default ``abs=True``;
+        Adebayo et al. report both), the maps as they are, or their positive
+        parts (the ``sign`` of the localization metrics).
     random_state : int, RandomState instance or None, default=None
-        Seeds the new weights: each layer is reset right after
-        ``torch.manual_seed(seed)`` inside :func:`torch.random.fork_rng`
-        (the global torch state is left alone), ``seed`` being an int
+        Seeds a random explainer (one with a ``random_state`` parameter,
+        re-explained by a copy seeded from this one, so that its original
+        and randomized explanations share their draws) and the new weights:
+        each layer is reset right after ``torch.manual_seed(seed)`` inside
+        :func:`torch.random.fork_rng` (the global torch state is left
+        alone), ``seed`` being an int
         ``random_state`` itself or drawn from it. A layer therefore gets the
         same random weights in both orders and whichever other layers are
         chosen; this is Quantus's scheme, whose ``seed=s`` is
@@ -319,15 +357,15 @@ def model_parameter_randomization(
     >>> result.scores.shape, result.mean.shape
     ((5, 4), (4,))
     """
-    if order not in _ORDERS:
-        raise ValueError(f"order must be one of {list(_ORDERS)}; got {order!r}.")
     sim = _similarity_func(similarity)
     _check_explainer(explainer)
     _torch_module(explainer)
     images, layout_ndim, labels, _ = _prepare(explainer, X, targets)
+    # The same draws for the original and every randomized network.
+    explainer = seeded_copy(explainer, call_seed(random_state))
     original = _explain(explainer, images, layout_ndim, labels)
     degenerate = degenerate_maps(original)
-    original = _postprocess(original, normalize=normalize, abs=abs)
+    original = _postprocess(original, normalize=normalize, sign=sign)
 
     work = copy.deepcopy(explainer)
     model = get_torch_model(work.estimator_)
@@ -347,7 +385,7 @@ def model_parameter_randomization(
             module.load_state_dict(trained)
         _reset(available[name], seed, model.device)
         randomized = _postprocess(
-            _explain(work, images, layout_ndim, labels), normalize=normalize, abs=abs
+            _explain(work, images, layout_ndim, labels), normalize=normalize, sign=sign
         )
         scores[i] = sim(original, randomized)
     warn_degenerate(degenerate, metric="model_parameter_randomization")
@@ -356,6 +394,7 @@ def model_parameter_randomization(
 
 
 @direction(greater_is_better=False)
+@validate_params(_PARAMS, prefer_skip_nested_validation=True)
 def random_logit(
     explainer,
     X,
@@ -363,7 +402,7 @@ def random_logit(
     targets=None,
     similarity="ssim",
     normalize=True,
-    abs=False,
+    sign="signed",
     random_state=None,
 ):
     r"""Random logit test: similarity to the explanation of another class.
@@ -395,11 +434,16 @@ def random_logit(
     normalize : bool, default=True
         Divide each map by its largest magnitude first (Quantus's default,
         per map).
-    abs : bool, default=False
-        Compare absolute attributions.
+    sign : {"signed", "absolute", "positive"}, default="signed"
+        Compare the maps as they are, their magnitudes or their positive
+        parts.
     random_state : int, RandomState instance or None, default=None
-        Draws the other classes; an int ``s`` draws those of Quantus's
-        ``seed=s``.
+        Draws each image's other class from its own stream (seeded by
+        ``random_state`` and the image's content, so an image's class and
+        score do not depend on the rest of the batch), and seeds a random
+        explainer: one with a ``random_state`` parameter is re-explained by a
+        copy seeded from this one, so that both classes are explained with
+        the same draws.
 
     Returns
     -------
@@ -412,11 +456,12 @@ def random_logit(
 
     Notes
     -----
-    Agrees with ``quantus.RandomLogit`` (0.6, same seed, ``num_classes`` the
-    number of classes) to floating-point precision with Spearman
-    similarity. Deviations: SSIM compares the 2-D maps as in the paper
-    (Quantus's flattened 1-D vectors lose the image structure SSIM is made
-    for); normalization is per map, not per batch.
+    Agrees with ``quantus.RandomLogit`` (0.6, ``num_classes`` the number of
+    classes) to floating-point precision with Spearman similarity, given
+    the same other classes (Quantus draws them for the whole batch from
+    numpy's global stream, we per image). Deviations: SSIM compares the
+    2-D maps as in the paper (Quantus's flattened 1-D vectors lose the image
+    structure SSIM is made for); normalization is per map, not per batch.
 
     References
     ----------
@@ -444,16 +489,18 @@ def random_logit(
             "random_logit needs a model with at least two classes; got "
             f"classes_ {classes.tolist()}."
         )
-    rng = check_random_state(random_state)
-    draw = rng.randint(0, len(classes) - 1, size=len(images))
+    seed = call_seed(random_state)
+    draw = np.array(
+        [rng.randint(0, len(classes) - 1) for rng in image_rngs(seed, images)]
+    )
     other = classes[draw + (draw >= index)]
     both = _explain(
-        explainer,
+        seeded_copy(explainer, seed),
         np.concatenate([images, images]),
         layout_ndim,
         np.concatenate([labels, other]),
     )
     n = len(images)
     degenerate = warn_degenerate(degenerate_maps(both[:n]), metric="random_logit")
-    both = _postprocess(both, normalize=normalize, abs=abs)
+    both = _postprocess(both, normalize=normalize, sign=sign)
     return nan_where_degenerate(sim(both[:n], both[n:]), degenerate)

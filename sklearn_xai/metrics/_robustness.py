@@ -11,6 +11,14 @@ image's range ``max(x) - min(x)`` (1 for a constant image), so the same
 and an image's score never depends on the other images of the batch. For
 images in ``[0, 1]`` the perturbations are Quantus's absolute ones.
 
+Every image draws its noise from its own stream, seeded by ``random_state``
+and the image's content, so its score is the same alone, in any batch and at
+any position. Random explainers (LIME, Kernel SHAP, RISE, SmoothGrad, ...)
+are re-explained by a copy seeded from the metric's ``random_state``, each
+perturbed copy with the random draws of its original image: the metrics
+measure how the explanation moves with the input, not the method's sampling
+noise (with fresh draws per call, an unseeded RISE "moves" at any radius).
+
 A constant explanation of the original image (all pixels equal, e.g. all
 zero) scores NaN, with one ``DegenerateExplanationWarning`` per call: it
 explains nothing, and its zero norm would divide the sensitivity.
@@ -18,12 +26,14 @@ explains nothing, and its zero norm would divide the sensitivity.
 
 from __future__ import annotations
 
+import copy
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
+from ..utils._compat import Interval, StrOptions, validate_params
+from ..utils._seeds import call_seed, image_rngs
 from ..utils._validation import ImageLayout
 from ._checks import (
     check_images,
@@ -34,7 +44,21 @@ from ._checks import (
     warn_degenerate,
 )
 
-_NOISES = ("uniform", "gaussian")
+_SIGNS = ("signed", "absolute", "positive")
+
+#: Parameters shared by the robustness metrics, validated declaratively.
+_PARAMS = {
+    "explainer": "no_validation",
+    "X": ["array-like"],
+    "targets": "no_validation",
+    "radius": [Interval(Real, 0, None, closed="neither")],
+    "n_samples": [Interval(Integral, 1, None, closed="left")],
+    "n_repeats": [Interval(Integral, 1, None, closed="left")],
+    "normalize": ["boolean"],
+    "sign": [StrOptions(set(_SIGNS))],
+    "return_std": ["boolean"],
+    "random_state": ["random_state"],
+}
 
 
 # -- shared machinery ---------------------------------------------------------
@@ -70,30 +94,52 @@ def _prepare(explainer, X, targets):
     return images, layout_ndim, np.asarray(explainer.classes_)[indices], indices
 
 
-def _explain(explainer, images, layout_ndim, labels):
-    """float64 maps ``(m, H, W)`` of ``(m, H, W, C)`` images, one explain call."""
-    maps = explainer.explain(ImageLayout(ndim=layout_ndim).restore(images), labels)
+def seeded_copy(explainer, seed):
+    """The fitted explainer with ``random_state=seed``, as a shallow copy.
+
+    Explainers without a ``random_state`` parameter are returned as they are
+    (they draw nothing at random). The copy shares the fitted model and never
+    changes the user's explainer.
+    """
+    get_params = getattr(explainer, "get_params", None)
+    if get_params is None or "random_state" not in get_params(deep=False):
+        return explainer
+    work = copy.copy(explainer)
+    work.random_state = seed
+    return work
+
+
+def _explain(explainer, images, layout_ndim, labels, seeds_from=None):
+    """float64 maps ``(m, H, W)`` of ``(m, H, W, C)`` images, one explain call.
+
+    ``seeds_from`` (images like ``images``) makes image i draw the random
+    numbers of ``seeds_from[i]`` (its original, for a perturbed copy).
+    """
+    restore = ImageLayout(ndim=layout_ndim).restore
+    if seeds_from is not None and hasattr(explainer, "_explain_seeded"):
+        maps = explainer._explain_seeded(
+            restore(images), labels, seeds_from=restore(seeds_from)
+        )
+    else:
+        maps = explainer.explain(restore(images), labels)
     return np.asarray(maps, dtype=np.float64)
 
 
-def _postprocess(maps, *, normalize, abs):
-    """Quantus's order: normalize each map by its largest magnitude, then abs."""
+def _postprocess(maps, *, normalize, sign):
+    """Quantus's order: normalize each map by its largest magnitude, then sign.
+
+    ``sign`` is how signed relevance is read, as in the localization
+    metrics: ``"signed"`` as is, ``"absolute"`` magnitudes (Quantus's
+    ``abs=True``), ``"positive"`` the evidence for the class, ``max(a, 0)``.
+    """
     if normalize:
         peak = np.abs(maps).max(axis=(1, 2), keepdims=True)
         maps = np.divide(maps, peak, out=maps.copy(), where=peak > 0)
-    if abs:
+    if sign == "absolute":
         maps = np.abs(maps)
+    elif sign == "positive":
+        maps = np.maximum(maps, 0.0)
     return maps
-
-
-def _check_common(n_samples, n_repeats, radius, noise):
-    for name, value in (("n_samples", n_samples), ("n_repeats", n_repeats)):
-        if not isinstance(value, Integral) or isinstance(value, bool) or value < 1:
-            raise ValueError(f"{name} must be a positive integer; got {value!r}.")
-    if not isinstance(radius, Real) or isinstance(radius, bool) or not radius > 0:
-        raise ValueError(f"radius must be a positive number; got {radius!r}.")
-    if noise not in _NOISES:
-        raise ValueError(f"noise must be one of {list(_NOISES)}; got {noise!r}.")
 
 
 def _image_scale(images):
@@ -103,19 +149,21 @@ def _image_scale(images):
     return np.where(scale > 0, scale, 1.0)[:, None, None, None]
 
 
-def _perturbations(images, *, radius, noise, n_rounds, rng):
+def _perturbations(images, *, radius, noise, n_rounds, rngs):
     """Yield ``n_rounds`` perturbed copies of the batch (never the batch itself).
 
     ``uniform``: noise uniform in the L-infinity ball of half-width
     ``radius * range``; ``gaussian``: normal noise of that standard deviation.
+    Image i's noise comes from ``rngs[i]`` alone, round after round.
     """
     scale = radius * _image_scale(images)
     dtype = images.dtype if np.issubdtype(images.dtype, np.floating) else np.float32
+    shape = images.shape[1:]
     for _ in range(n_rounds):
         if noise == "uniform":
-            delta = rng.uniform(-1.0, 1.0, size=images.shape)
+            delta = np.stack([rng.uniform(-1.0, 1.0, size=shape) for rng in rngs])
         else:
-            delta = rng.standard_normal(size=images.shape)
+            delta = np.stack([rng.standard_normal(size=shape) for rng in rngs])
         yield (images + delta * scale).astype(dtype, copy=False)
 
 
@@ -128,7 +176,7 @@ def _ratios(
     *,
     kind,
     normalize,
-    abs,
+    sign,
     relative=True,
     reference=None,
 ):
@@ -139,12 +187,13 @@ def _ratios(
     ``perturbed`` is a sequence of ``(n, H, W, C)`` batches; several rounds
     are explained in one call while they fit in the explainer's
     ``batch_size`` (one round, i.e. all n images, per call otherwise), which
-    changes no value since an explanation never depends on its batch.
+    changes no value since an explanation never depends on its batch. Each
+    perturbed copy is explained with the random draws of its original image.
     """
     n = len(images)
     if reference is None:
         reference = _explain(explainer, images, layout_ndim, labels)
-    reference = _postprocess(reference, normalize=normalize, abs=abs)
+    reference = _postprocess(reference, normalize=normalize, sign=sign)
     ref_flat = reference.reshape(n, -1)
     ref_norm = np.linalg.norm(ref_flat, axis=1)
     x_flat = images.reshape(n, -1).astype(np.float64)
@@ -155,8 +204,15 @@ def _ratios(
 
     def flush():
         batch = np.concatenate(pending)
-        maps = _explain(explainer, batch, layout_ndim, np.tile(labels, len(pending)))
-        maps = _postprocess(maps, normalize=normalize, abs=abs)
+        originals = np.concatenate([images] * len(pending))
+        maps = _explain(
+            explainer,
+            batch,
+            layout_ndim,
+            np.tile(labels, len(pending)),
+            seeds_from=originals,
+        )
+        maps = _postprocess(maps, normalize=normalize, sign=sign)
         for r, xp in enumerate(pending):
             diff = np.linalg.norm(
                 maps[r * n : (r + 1) * n].reshape(n, -1) - ref_flat, axis=1
@@ -200,15 +256,16 @@ def _estimate(
     n_samples,
     n_repeats,
     normalize,
-    abs,
+    sign,
     relative,
     return_std,
     random_state,
     metric,
 ):
-    _check_common(n_samples, n_repeats, radius, noise)
     images, layout_ndim, labels, _ = _prepare(explainer, X, targets)
-    rng = check_random_state(random_state)
+    seed = call_seed(random_state)
+    explainer = seeded_copy(explainer, seed)
+    rngs = image_rngs(seed, images)
     reference = _explain(explainer, images, layout_ndim, labels)
     scores = np.stack(
         [
@@ -219,11 +276,15 @@ def _estimate(
                     layout_ndim,
                     labels,
                     _perturbations(
-                        images, radius=radius, noise=noise, n_rounds=n_samples, rng=rng
+                        images,
+                        radius=radius,
+                        noise=noise,
+                        n_rounds=n_samples,
+                        rngs=rngs,
                     ),
                     kind=kind,
                     normalize=normalize,
-                    abs=abs,
+                    sign=sign,
                     relative=relative,
                     reference=reference,
                 ),
@@ -245,6 +306,9 @@ def _estimate(
 
 
 @direction(greater_is_better=False)
+@validate_params(
+    {**_PARAMS, "relative": ["boolean"]}, prefer_skip_nested_validation=True
+)
 def max_sensitivity(
     explainer,
     X,
@@ -255,7 +319,7 @@ def max_sensitivity(
     n_repeats=1,
     relative=True,
     normalize=False,
-    abs=False,
+    sign="signed",
     return_std=False,
     random_state=None,
 ):
@@ -308,12 +372,20 @@ def max_sensitivity(
         Divide every map by its largest magnitude first (as Quantus's
         ``normalise``, but per map: Quantus divides a whole batch by one
         maximum, so an image's score there depends on its batch-mates).
-    abs : bool, default=False
-        Compare absolute attributions (after ``normalize``).
+    sign : {"signed", "absolute", "positive"}, default="signed"
+        Compare the maps as they are, their magnitudes (Quantus's
+        ``abs=True``) or their positive parts, after ``normalize`` (the
+        ``sign`` of the localization metrics).
     return_std : bool, default=False
         Also return the standard deviation over ``n_repeats``.
     random_state : int, RandomState instance or None, default=None
-        Seeds the noise; an int gives identical results on every call.
+        Seeds the noise (each image its own stream, from ``random_state``
+        and the image's content, so an image scores the same in any batch)
+        and a random explainer: an explainer with a ``random_state``
+        parameter is re-explained by a copy seeded from this one, each
+        perturbed copy with its original's draws, so that sampling noise is
+        not counted as sensitivity. An int gives identical results on every
+        call.
 
     Returns
     -------
@@ -331,7 +403,10 @@ def max_sensitivity(
     -----
     Agrees with ``quantus.MaxSensitivity`` (0.6, default arguments) fed the
     same perturbations, for images in [0, 1]. Differences: the noise is
-    relative to each image's value range; normalization (off by default in
+    relative to each image's value range and drawn per image (Quantus draws a
+    batch's noise from numpy's global stream, so an image's score there
+    depends on its batch-mates); a random explainer is re-explained with
+    fixed draws (Quantus calls it afresh); normalization (off by default in
     both) is per map; the default ``n_samples`` is 20, not 200 (pass 200 for
     Quantus's estimate, at 10 times the cost); Quantus's optional NaN on a
     changed prediction is not offered (the target class stays fixed, as in
@@ -370,7 +445,7 @@ def max_sensitivity(
         n_samples=n_samples,
         n_repeats=n_repeats,
         normalize=normalize,
-        abs=abs,
+        sign=sign,
         relative=relative,
         return_std=return_std,
         random_state=random_state,
@@ -379,6 +454,9 @@ def max_sensitivity(
 
 
 @direction(greater_is_better=False)
+@validate_params(
+    {**_PARAMS, "relative": ["boolean"]}, prefer_skip_nested_validation=True
+)
 def avg_sensitivity(
     explainer,
     X,
@@ -389,7 +467,7 @@ def avg_sensitivity(
     n_repeats=1,
     relative=True,
     normalize=False,
-    abs=False,
+    sign="signed",
     return_std=False,
     random_state=None,
 ):
@@ -429,12 +507,14 @@ def avg_sensitivity(
     normalize : bool, default=False
         Divide each map by its largest magnitude first (per map; Quantus
         divides a batch by one maximum).
-    abs : bool, default=False
-        Compare absolute attributions.
+    sign : {"signed", "absolute", "positive"}, default="signed"
+        Compare the maps as they are, their magnitudes or their positive
+        parts.
     return_std : bool, default=False
         Also return the standard deviation over ``n_repeats``.
     random_state : int, RandomState instance or None, default=None
-        Seeds the noise.
+        Seeds the noise (per image) and a random explainer, as in
+        :func:`max_sensitivity`.
 
     Returns
     -------
@@ -484,7 +564,7 @@ def avg_sensitivity(
         n_samples=n_samples,
         n_repeats=n_repeats,
         normalize=normalize,
-        abs=abs,
+        sign=sign,
         relative=relative,
         return_std=return_std,
         random_state=random_state,
@@ -493,6 +573,10 @@ def avg_sensitivity(
 
 
 @direction(greater_is_better=False)
+@validate_params(
+    {**_PARAMS, "noise": [StrOptions({"uniform", "gaussian"})]},
+    prefer_skip_nested_validation=True,
+)
 def local_lipschitz_estimate(
     explainer,
     X,
@@ -503,7 +587,7 @@ def local_lipschitz_estimate(
     n_samples=20,
     n_repeats=1,
     normalize=True,
-    abs=False,
+    sign="signed",
     return_std=False,
     random_state=None,
 ):
@@ -548,12 +632,14 @@ def local_lipschitz_estimate(
         Divide each map by its largest magnitude first, as Quantus's default
         ``normalise=True`` (per map here; Quantus divides a batch by one
         maximum).
-    abs : bool, default=False
-        Compare absolute attributions.
+    sign : {"signed", "absolute", "positive"}, default="signed"
+        Compare the maps as they are, their magnitudes or their positive
+        parts.
     return_std : bool, default=False
         Also return the standard deviation over ``n_repeats``.
     random_state : int, RandomState instance or None, default=None
-        Seeds the noise.
+        Seeds the noise (per image) and a random explainer, as in
+        :func:`max_sensitivity`.
 
     Returns
     -------
@@ -607,7 +693,7 @@ def local_lipschitz_estimate(
         n_samples=n_samples,
         n_repeats=n_repeats,
         normalize=normalize,
-        abs=abs,
+        sign=sign,
         relative=True,
         return_std=return_std,
         random_state=random_state,

@@ -68,7 +68,11 @@ def randomized_correlation(trained, make, *, abs=True):
     model, X_train, X = trained
     explainer = make(model).fit(X_train[:20])
     result = model_parameter_randomization(
-        explainer, X, order="cascading", abs=abs, random_state=0
+        explainer,
+        X,
+        order="cascading",
+        sign="absolute" if abs else "signed",
+        random_state=0,
     )
     # Rows: layers from the output backwards; the last is full randomization.
     return result.layers, result.scores

@@ -19,6 +19,7 @@ from sklearn_xai.attribution._captum import SUPPORTED_METHODS
 from sklearn_xai.datasets import load_digit_images
 from sklearn_xai.neural_network import CNNClassifier
 from sklearn_xai.preprocessing import ImageNormalizer, ImageResizer
+from sklearn_xai.utils._seeds import image_seeds
 
 pytestmark = pytest.mark.filterwarnings(
     "ignore:Input Tensor 0 did not already require gradients",
@@ -103,11 +104,12 @@ def captum_direct(module, name, method_params, attribute_params, layer, X, targe
     }
     inputs = tensor(X)
     if name in ("ShapleyValueSampling", "GradientShap"):
-        # Random methods: one image at a time, torch seeded before each.
+        # Random methods: one image at a time, torch seeded before each with
+        # the image's seed (from SEED and the image's content).
         out = []
-        for i in range(len(X)):
-            torch.manual_seed(SEED)
-            np.random.seed(SEED)  # noqa: NPY002
+        for i, seed in enumerate(image_seeds(SEED, X)):
+            torch.manual_seed(seed)
+            np.random.seed(seed)  # noqa: NPY002
             out.append(
                 method.attribute(inputs[i : i + 1], target=int(targets[i]), **kwargs)
             )

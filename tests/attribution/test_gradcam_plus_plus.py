@@ -1,4 +1,10 @@
-"""GradCAMPlusPlusExplainer: an independent implementation, a closed form, API."""
+"""GradCAMPlusPlusExplainer: a closed form (the independent check), plumbing, API.
+
+The closed form of a global-average-pooling head is derived by hand, not from
+the formula the explainer implements; the Eq. 19 re-typing on hook-captured
+tensors shares the formula with the explainer and only checks the plumbing
+(layer choice, hooks, upsampling, ``relu``).
+"""
 
 import copy
 import pickle
@@ -49,8 +55,12 @@ def layer_maps(module, layer, X, targets):
     return captured["a"].detach().double().numpy(), grads.double().numpy()
 
 
-def reference_gradcam_plus_plus(module, layer, X, targets, relu):
-    """Chattopadhay et al.'s Eq. 19 in numpy on hook-captured tensors."""
+def eq19_on_hooks(module, layer, X, targets, relu):
+    """Chattopadhay et al.'s Eq. 19 in numpy on hook-captured tensors.
+
+    The same formula as the explainer's, typed again: it checks where and how
+    the formula is applied, not the formula.
+    """
     A, g = layer_maps(module, layer, X, targets)
     total = A.sum(axis=(2, 3), keepdims=True)
     denominator = 2 * g**2 + total * g**3
@@ -68,13 +78,11 @@ def reference_gradcam_plus_plus(module, layer, X, targets, relu):
 @pytest.mark.parametrize(
     "layer", [None, "features.block0.relu", "features.block1.pool"]
 )
-def test_equals_independent_implementation(layer, relu, data, cnn):
+def test_layers_hooks_and_upsampling_apply_eq19(layer, relu, data, cnn):
     X, y = data
     explainer = GradCAMPlusPlusExplainer(FrozenEstimator(cnn), layer=layer, relu=relu)
     ours = explainer.fit(X).explain(X[:12], y[:12])
-    expected = reference_gradcam_plus_plus(
-        cnn.module_, explainer.layer_, X[:12], y[:12], relu
-    )
+    expected = eq19_on_hooks(cnn.module_, explainer.layer_, X[:12], y[:12], relu)
     assert ours.shape == (12, 16, 16)
     scale = np.abs(expected).max()
     assert scale > 1e-3
@@ -83,13 +91,18 @@ def test_equals_independent_implementation(layer, relu, data, cnn):
         assert ours.min() >= 0
 
 
-def test_closed_form_with_global_average_pooling_head(data):
-    # pool_size=1: logit_c = sum_k W_ck mean(A_k) + b_c at the last pooling
-    # layer, so dS/dA = W_ck / (h w) and w_k = relu(W_ck) / (2 + W_ck mean A_k).
+@pytest.mark.parametrize("relu", [True, False], ids=["relu", "signed"])
+def test_closed_form_with_global_average_pooling_head(data, relu):
+    # The independent check. pool_size=1: logit_c = sum_k W_ck mean(A_k) + b_c
+    # at the last pooling layer, so g = dS/dA = W_ck / (h w) is constant over
+    # the map and Eq. 19's alpha = g^2 / (2 g^2 + sum(A) g^3) is
+    # 1 / (2 + W_ck mean A_k), hence w_k = sum alpha relu(g) =
+    # relu(W_ck) / (2 + W_ck mean A_k) (the 1 / (h w) of g cancels against
+    # the sum over the h w positions).
     X, y = data
     clf = small_cnn(module__pool_size=1).fit(X, y)
     layer = "features.block1.pool"
-    explainer = GradCAMPlusPlusExplainer(FrozenEstimator(clf), layer=layer)
+    explainer = GradCAMPlusPlusExplainer(FrozenEstimator(clf), layer=layer, relu=relu)
     ours = explainer.fit(X).explain(X[:8], y[:8])
     module = clf.module_.eval()
     inputs = torch.from_numpy(np.ascontiguousarray(X[:8].transpose(0, 3, 1, 2)))
@@ -97,7 +110,9 @@ def test_closed_form_with_global_average_pooling_head(data):
         A = module.features(inputs).double()
     W = module.classifier[2].weight.detach().double()[torch.as_tensor(y[:8])]
     weights = torch.relu(W) / (2 + W * A.mean(dim=(2, 3)))
-    cam = torch.relu((weights[:, :, None, None] * A).sum(1, keepdim=True))
+    cam = (weights[:, :, None, None] * A).sum(1, keepdim=True)
+    if relu:
+        cam = torch.relu(cam)
     expected = F.interpolate(cam, (16, 16), mode="bilinear")[:, 0].numpy()
     assert np.abs(expected).max() > 1e-3
     np.testing.assert_allclose(ours, expected, rtol=1e-4, atol=1e-6)

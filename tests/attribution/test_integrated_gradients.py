@@ -8,11 +8,11 @@ from sklearn.frozen import FrozenEstimator
 from sklearn.pipeline import Pipeline
 
 from sklearn_xai.attribution import IntegratedGradientsExplainer
-from sklearn_xai.attribution._integrated_gradients import _blurred
 from sklearn_xai.datasets import load_digit_images
 from sklearn_xai.neural_network import CNNClassifier
 from sklearn_xai.preprocessing import ImageNormalizer
 from sklearn_xai.utils._attribution import reduce_channels
+from sklearn_xai.utils._blur import blur_images
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +46,7 @@ def baseline_images(name, X, X_fit):
         return np.zeros_like(X)
     if name == "mean":
         return np.broadcast_to(X_fit.mean(axis=0), X.shape).astype(np.float32)
-    return _blurred(X)
+    return blur_images(X)
 
 
 @pytest.mark.parametrize("method", ["gausslegendre", "riemann_trapezoid"])

@@ -253,6 +253,33 @@ def test_unseeded_explainer_differs_between_calls(data):
     assert not np.array_equal(explainer.explain(X[:1]), explainer.explain(X[:1]))
 
 
+def test_images_do_not_share_their_sampling_error(data):
+    # Each image draws its masks from its own seed (random_state and the
+    # image): averaged over 40 images of a constant classifier, the paper's
+    # (uncentred) maps leave a spatial pattern of 0.6% of their mean, against
+    # 2.6% when every image shares one seed (3.8% in the issue's setting):
+    # that pattern is the masks' sampling error, which then survives into
+    # dataset-level aggregates (feature selection, surrogates).
+    X, y = data
+    images = X[:40]
+    clf = DummyClassifier(strategy="prior").fit(images.reshape(40, -1), y[:40])
+    explainer = RISEExplainer(clf, n_masks=500, mask_size=4, random_state=0).fit(
+        images, y[:40]
+    )
+
+    def pattern(maps):
+        mean = maps.mean(axis=0)
+        return mean.std() / mean.mean()
+
+    per_image = explainer.explain(images)
+    targets = np.argmax(clf.predict_proba(images.reshape(40, -1)), axis=1)
+    shared, _ = explainer._explain(images, targets, [0] * 40)
+    assert pattern(shared) > 0.02
+    assert pattern(per_image) < pattern(shared) / 3
+    # Still one seed per image content: the same image, the same map.
+    np.testing.assert_array_equal(explainer.explain(images[[7, 7]])[1], per_image[7])
+
+
 def test_peak_memory_is_bounded_by_batch_size():
     rng = np.random.default_rng(0)
     images = rng.random((1, 96, 96, 3), dtype=np.float32)

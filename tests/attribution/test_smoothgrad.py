@@ -28,6 +28,7 @@ from sklearn_xai.metrics import sparseness
 from sklearn_xai.neural_network import CNNClassifier
 from sklearn_xai.preprocessing import ImageNormalizer, ImageResizer
 from sklearn_xai.utils._attribution import reduce_channels
+from sklearn_xai.utils._seeds import image_seeds
 
 VARIANTS = ["smoothgrad", "smoothgrad_sq", "vargrad"]
 REDUCTIONS = ["sum", "abs_sum", "l2", "max_abs"]
@@ -110,9 +111,16 @@ def noise_tunnel(attribution, cnn, X, targets, *, variant, noise, **kwargs):
 
 
 def our_noise(seed, n_samples, X, noise_std):
-    """The noise SmoothGradExplainer adds, channels first, image-major."""
-    standard = _standard_noise(seed, n_samples, X.shape[1:])
-    noise = np.concatenate([standard * s for s in noise_std]).astype(np.float32)
+    """The noise SmoothGradExplainer adds, channels first, image-major.
+
+    Each image draws from its own seed, derived from ``seed`` and the image.
+    """
+    noise = np.concatenate(
+        [
+            _standard_noise(image_seed, n_samples, X.shape[1:]) * std
+            for image_seed, std in zip(image_seeds(seed, X), noise_std, strict=True)
+        ]
+    ).astype(np.float32)
     return np.ascontiguousarray(noise.transpose(0, 3, 1, 2))
 
 
@@ -205,13 +213,15 @@ def test_smoothgrad_is_the_mean_of_the_inner_maps(name, data, frozen):
     base = inner(name, frozen, **params)
     explainer = SmoothGradExplainer(base, n_samples=5, random_state=11).fit(X)
     ours, details = explainer.explain(X[:3], y[:3], return_details=True)
-    noise = _standard_noise(11, 5, X.shape[1:])
     fitted = clone(base).fit(X)
     expected = [
-        fitted.explain(image + (noise * std).astype(np.float32), [label] * 5).mean(
-            axis=0
+        fitted.explain(
+            image + (_standard_noise(seed, 5, X.shape[1:]) * std).astype(np.float32),
+            [label] * 5,
+        ).mean(axis=0)
+        for image, label, std, seed in zip(
+            X[:3], y[:3], details.noise_std, image_seeds(11, X[:3]), strict=True
         )
-        for image, label, std in zip(X[:3], y[:3], details.noise_std, strict=True)
     ]
     np.testing.assert_allclose(ours, np.stack(expected), rtol=1e-5, atol=1e-7)
 

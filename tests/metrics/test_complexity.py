@@ -225,7 +225,7 @@ def test_bad_attributions(metric, bad, match):
 
 @pytest.mark.parametrize("eps", [-1e-3, np.nan, np.inf, True, "0.1", None])
 def test_bad_eps(eps):
-    with pytest.raises(ValueError, match="eps must be a finite number >= 0"):
+    with pytest.raises(ValueError, match="eps"):
         effective_complexity(random_attributions(), eps=eps)
 
 

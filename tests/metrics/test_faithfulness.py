@@ -2,6 +2,8 @@
 faithfulness correlation, infidelity)."""
 
 import math
+import subprocess
+import sys
 import warnings
 
 import numpy as np
@@ -22,8 +24,11 @@ from sklearn_xai.metrics import (
     insertion_curve,
     pixel_flipping,
 )
+from sklearn_xai.metrics._checks import check_images
 from sklearn_xai.metrics._faithfulness import _fill, _region_labels, _SubsetStream
 from sklearn_xai.neural_network import CNNClassifier
+from sklearn_xai.utils._blur import blur_images
+from sklearn_xai.utils._seeds import image_rngs
 
 SCALAR_METRICS = {
     "deletion_auc": (deletion_auc, {"n_steps": 8}),
@@ -167,9 +172,13 @@ def test_region_perturbation_is_quantus(cnn, sample, quantus_call, order):
 
 def test_faithfulness_correlation_is_quantus(cnn, sample, quantus_call, monkeypatch):
     # Quantus draws one subset per np.random.choice call, run by run and image
-    # by image; it is handed the subsets we draw from the same random_state.
+    # by image; it is handed the subsets we draw from the same random_state,
+    # each image's from its own stream (seeded by 3 and the image).
     x, a = sample
-    subsets = iter(_SubsetStream(np.random.RandomState(3), 64, 8).take(10 * len(x)))
+    per_image = [
+        _SubsetStream(rng, 64, 8).take(10) for rng in image_rngs(3, check_images(x)[0])
+    ]
+    subsets = iter([rows[run] for run in range(10) for rows in per_image])
     monkeypatch.setattr(np.random, "choice", lambda *args, **kwargs: next(subsets))
     theirs = quantus_call(
         "FaithfulnessCorrelation", nr_runs=10, subset_size=8, perturb_baseline=0.0
@@ -201,9 +210,11 @@ def test_infidelity_is_quantus_given_the_same_noise(cnn, sample, quantus_call):
     x, a = sample
     n, n_perturbations = len(x), 5
     scale = 0.1 * x.reshape(n, -1).std(axis=1, dtype=np.float64)
-    noise = np.random.RandomState(7).standard_normal((n_perturbations, n, 8, 8, 1))
+    # Each image draws from its own stream (seeded by 7 and the image).
+    rngs = image_rngs(7, check_images(x)[0])
+    noise = np.stack([rng.standard_normal((n_perturbations, 8, 8)) for rng in rngs])
     noise = noise * scale[:, np.newaxis, np.newaxis, np.newaxis]
-    flat = noise.transpose(0, 1, 4, 2, 3).reshape(n_perturbations, n, -1)
+    flat = noise.transpose(1, 0, 2, 3).reshape(n_perturbations, n, -1)
     calls = []
 
     def perturb(arr, indices, **kwargs):
@@ -217,8 +228,9 @@ def test_infidelity_is_quantus_given_the_same_noise(cnn, sample, quantus_call):
         n_perturb_samples=n_perturbations,
     )
     ours = infidelity(
-        cnn, x, a, n_perturbations=n_perturbations, noise_scale=0.1, random_state=7
-    )
+        cnn, x, a, n_perturbations=n_perturbations, noise_scale=0.1,
+        normalize=False, random_state=7,
+    )  # fmt: skip
     assert len(calls) == n_perturbations
     np.testing.assert_allclose(ours, theirs, atol=1e-6, rtol=1e-6)
 
@@ -250,8 +262,7 @@ def test_curves_match_a_naive_loop(insert, n_steps):
     rng = np.random.default_rng(1)
     clf = LinearProba(w=rng.normal(size=64)).fit(None)
     images = rng.random((4, 8, 8))
-    a = rng.normal(size=(4, 8, 8))
-    a[0, :2] = 0.5  # ties: taken in row-major order
+    a = rng.normal(size=(4, 8, 8))  # no ties (see test_ties_* for those)
     func = insertion_curve if insert else deletion_curve
     curve = func(clf, images.reshape(4, -1), a, n_steps=n_steps, baseline=0.25,
                  image_shape=(8, 8), batch_size=7)  # fmt: skip
@@ -320,18 +331,205 @@ def test_exact_linear_attributions_have_zero_infidelity_and_unit_correlation():
     X = rng.random((5, 64))
     kw = dict(image_shape=(8, 8), n_perturbations=20, random_state=0)
     exact = np.broadcast_to(w.reshape(8, 8), (5, 8, 8))
-    assert np.abs(infidelity(clf, X, exact, targets=1, **kw)).max() < 1e-20
-    assert np.abs(infidelity(clf, X, -exact, targets=0, **kw)).max() < 1e-20
+    for normalize in (True, False):
+        kw["normalize"] = normalize
+        assert np.abs(infidelity(clf, X, exact, targets=1, **kw)).max() < 1e-20
+        assert np.abs(infidelity(clf, X, -exact, targets=0, **kw)).max() < 1e-20
+    # Taken as they are (normalize=False), maps in another unit score badly...
     assert infidelity(clf, X, exact * 2, targets=1, **kw).min() > 1e-8
-    # the least-squares rescaling of the authors' code removes any scale
-    scaled = infidelity(clf, X, exact * 7, targets=1, normalize=True, **kw)
-    assert np.abs(scaled).max() < 1e-20
+    # ...while the default least-squares rescaling (the authors') removes any
+    # positive scale, and no sign flip: -a predicts no better than no change.
+    kw["normalize"] = True
+    assert np.abs(infidelity(clf, X, exact * 7, targets=1, **kw)).max() < 1e-20
+    flipped = infidelity(clf, X, -exact, targets=1, **kw)
+    # beta = 0: E[(0 - w.I)^2], which is also E[(2 w.I - w.I)^2] unscaled.
+    no_change = infidelity(clf, X, exact * 2, targets=1, **{**kw, "normalize": False})
+    np.testing.assert_allclose(flipped, no_change, rtol=1e-9)
+    assert flipped.min() > 1e-8
     # removing pixels from a zero baseline drops P(1) by exactly sum(w * x)
     contributions = exact * X.reshape(5, 8, 8)
     fc = faithfulness_correlation(
         clf, X, contributions, targets=1, image_shape=(8, 8), n_runs=10, random_state=0
     )
     np.testing.assert_allclose(fc, 1.0, atol=1e-12)
+
+
+# ------------------------------------------------- colour closed forms
+def rgb_linear_case(dtype):
+    """P(1) = b + sum_hwc w_hwc x_hwc on RGB images, and its exact attributions.
+
+    ``gradient`` is d P(1) / d pixel, summed over the channels (the change of
+    P(1) per unit change of a whole pixel); ``contributions`` is
+    ``sum_c w_hwc x_hwc``, what removing the pixel (to 0) takes from P(1).
+    """
+    rng = np.random.default_rng(11)
+    if dtype == np.uint8:
+        images = rng.integers(0, 256, size=(4, 8, 8, 3), dtype=np.uint8)
+        w = rng.normal(size=(8, 8, 3)) * 2e-5
+    else:
+        images = rng.random((4, 8, 8, 3))
+        w = rng.normal(size=(8, 8, 3)) * 5e-3
+    clf = LinearProba(w=w.ravel(), b=0.5, link="identity").fit(None)
+    gradient = np.broadcast_to(w.sum(axis=-1), (4, 8, 8))
+    contributions = (w * images).sum(axis=-1)
+    return clf, images, gradient, contributions
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.uint8], ids=["float", "uint8"])
+def test_rgb_closed_forms_of_every_faithfulness_metric(dtype):
+    clf, images, gradient, c = rgb_linear_case(dtype)
+    flat = images.reshape(4, -1)
+    kw = dict(targets=1, image_shape=(8, 8, 3))
+    p0 = clf.predict_proba(flat)[:, 1]
+    # Infidelity: one noise value per pixel predicts the change exactly (it
+    # was 3.3e-7 on RGB, above the 1.3e-7 of a map 10 times too small, with
+    # noise drawn per channel, against 2e-33 on gray images).
+    for normalize in (False, True):
+        score = infidelity(clf, flat, gradient, normalize=normalize,
+                           random_state=0, **kw)  # fmt: skip
+        assert np.abs(score).max() < 1e-25
+    assert infidelity(clf, flat, gradient * 0.1, normalize=False,
+                      random_state=0, **kw).min() > 1e-9  # fmt: skip
+    # Faithfulness correlation: removing S to black drops P(1) by sum_S c.
+    fc = faithfulness_correlation(clf, flat, c, n_runs=10, random_state=0, **kw)
+    np.testing.assert_allclose(fc, 1.0, atol=1e-9)
+    # Deletion / insertion, one pixel per step: cumulative sums of the
+    # contributions in decreasing order (no ties in c).
+    removed = np.concatenate(
+        [np.zeros((4, 1)), np.cumsum(-np.sort(-c.reshape(4, -1)), axis=1)], axis=1
+    )
+    curve = deletion_curve(clf, flat, c, n_steps=64, baseline="black", **kw)
+    np.testing.assert_allclose(curve.scores, p0[:, None] - removed, atol=1e-12)
+    curve = insertion_curve(clf, flat, c, n_steps=64, baseline="black", **kw)
+    np.testing.assert_allclose(curve.scores, 0.5 + removed, atol=1e-12)
+    # Pixel flipping on 2x2 regions: the regions' sums of contributions.
+    sums = c.reshape(4, 4, 2, 4, 2).sum(axis=(2, 4)).reshape(4, -1)
+    drops = np.concatenate(
+        [np.zeros((4, 1)), np.cumsum(-np.sort(-sums), axis=1)], axis=1
+    )
+    aopc = pixel_flipping(clf, flat, c, region_size=2, **kw)
+    np.testing.assert_allclose(aopc, drops.mean(axis=1), atol=1e-12)
+
+
+# ----------------------------------------------------------------- ties
+def tied_case(n_images=300):
+    """Rows 0-3 of an 8x8 map tie at 1, rows 4-7 at 0; the model weighs the
+    top rows more (row r weighs 8 - r), so a raster order of the ties would
+    remove heavy pixels first."""
+    rng = np.random.default_rng(12)
+    w = np.repeat(8.0 - np.arange(8), 8) * 1e-3
+    clf = LinearProba(w=w, b=0.1, link="identity").fit(None)
+    X = rng.random((n_images, 64))
+    a = np.zeros((n_images, 8, 8))
+    a[:, :4] = 1.0
+    c = w * X  # contributions; the top group is pixels 0-31
+    top, bottom = c[:, :32].sum(axis=1), c[:, 32:].sum(axis=1)
+    k = np.arange(65)
+    p0 = 0.1 + c.sum(axis=1)
+    # The expectation over random tie orders: each tied group is removed
+    # uniformly, so the expected drop is linear within a group.
+    expected = p0[:, None] - np.where(
+        k <= 32,
+        k / 32 * top[:, None],
+        top[:, None] + (k - 32) / 32 * bottom[:, None],
+    )
+    raster = p0[:, None] - np.concatenate(
+        [np.zeros((n_images, 1)), np.cumsum(c, axis=1)], axis=1
+    )
+    return clf, X, a, expected, raster
+
+
+def test_ties_are_removed_in_a_random_order_not_raster_order():
+    clf, X, a, expected, raster = tied_case()
+    kw = dict(targets=1, image_shape=(8, 8), baseline="black")
+    curve = deletion_curve(clf, X, a, n_steps=64, **kw)
+    # Where a tied group is complete, every order agrees: exact.
+    at = [0, 32, 64]
+    np.testing.assert_allclose(curve.scores[:, at], expected[:, at], atol=1e-12)
+    # Inside a group, one random order per image: unbiased for the
+    # expectation (the rule of relevance rank, top-k and the pointing game),
+    # where raster order is biased by the position of the ties.
+    bias = np.abs((curve.scores - expected).mean(axis=0)).max()
+    raster_bias = np.abs((raster - expected).mean(axis=0)).max()
+    assert raster_bias > 0.005
+    assert bias < raster_bias / 5
+    # And the areas follow: the mean AUC is the expected one.
+    auc = deletion_auc(clf, X, a, n_steps=64, **kw)
+    expected_auc = np.trapezoid(expected, curve.fractions, axis=1)
+    raster_auc = np.trapezoid(raster, curve.fractions, axis=1)
+    assert (
+        abs(auc.mean() - expected_auc.mean())
+        < abs(raster_auc.mean() - expected_auc.mean()) / 10
+    )
+    # Insertion and pixel flipping order the ties by the same rule.
+    inserted = insertion_curve(clf, X[:20], a[:20], n_steps=64, **kw)
+    p0 = clf.predict_proba(X[:20])[:, 1, None]
+    # revealing on black restores what deleting takes: 0.1 + (p0 - deletion)
+    np.testing.assert_allclose(inserted.scores, 0.1 + p0 - curve.scores[:20],
+                               atol=1e-12)  # fmt: skip
+    flipped = pixel_flipping(clf, X[:20], a[:20], return_curve=True, **kw)
+    np.testing.assert_allclose(flipped.scores, curve.scores[:20], atol=1e-12)
+
+
+def test_tie_order_is_deterministic_and_independent_of_the_batch():
+    clf, X, a, _, _ = tied_case(n_images=6)
+    kw = dict(targets=1, image_shape=(8, 8), n_steps=64)
+    full = deletion_curve(clf, X, a, **kw).scores
+    np.testing.assert_array_equal(deletion_curve(clf, X, a, **kw).scores, full)
+    order = [4, 1, 5, 0, 3, 2]
+    np.testing.assert_allclose(deletion_curve(clf, X[order], a[order], **kw).scores,
+                               full[order], rtol=0, atol=1e-15)  # fmt: skip
+    for i in range(6):
+        alone = deletion_curve(clf, X[i : i + 1], a[i : i + 1], **kw).scores
+        np.testing.assert_allclose(alone[0], full[i], rtol=0, atol=1e-15)
+    # (Equal up to the rounding of the model's matrix product per batch.)
+    # float32 maps of the same values break ties the same way.
+    np.testing.assert_array_equal(
+        deletion_curve(clf, X, a.astype(np.float32), **kw).scores, full
+    )
+
+
+# ---------------------------------------------- position-free random draws
+@pytest.mark.parametrize("name", list(SCALAR_METRICS))
+def test_an_image_scores_the_same_alone_and_in_any_batch(forest, digits, name):
+    # Every metric, stochastic or with ties to break: an image's score
+    # depends on the image, its map and random_state, not on the batch.
+    # (Before, faithfulness_correlation and infidelity laid their draws out
+    # across the batch, so a score changed with the other images.)
+    func, kw = SCALAR_METRICS[name]
+    X = digits[0][200:206].reshape(6, -1)
+    a = np.random.default_rng(0).normal(size=(6, 8, 8))
+    a[:, 4:] = 0.0  # ties
+    kw = dict(image_shape=(8, 8), **kw)
+    full = func(forest, X, a, **kw)
+    for i in range(6):
+        np.testing.assert_array_equal(func(forest, X[i : i + 1], a[i : i + 1], **kw),
+                                      full[i : i + 1])  # fmt: skip
+    order = [5, 2, 0, 4, 1, 3]
+    np.testing.assert_array_equal(func(forest, X[order], a[order], **kw), full[order])
+    twice = func(forest, np.concatenate([X, X[:2]]), np.concatenate([a, a[:2]]), **kw)
+    np.testing.assert_array_equal(twice, np.concatenate([full, full[:2]]))
+
+
+def test_insertion_auc_of_a_scikit_learn_model_imports_no_torch():
+    # The blur of the default baseline used to come from the attribution
+    # package (1.8 s of torch and skorch for a LogisticRegression).
+    code = (
+        "import sys, numpy as np\n"
+        "from sklearn.linear_model import LogisticRegression\n"
+        "from sklearn_xai.metrics import insertion_auc\n"
+        "rng = np.random.default_rng(0)\n"
+        "X = rng.random((20, 64)); y = np.arange(20) % 2\n"
+        "clf = LogisticRegression().fit(X, y)\n"
+        "auc = insertion_auc(clf, X[:3], rng.normal(size=(3, 8, 8)),\n"
+        "                    image_shape=(8, 8), n_steps=4)\n"
+        "assert np.isfinite(auc).all()\n"
+        "print(sorted(m for m in ('torch', 'skorch', 'captum') if m in sys.modules))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "[]"
 
 
 # --------------------------------------------- models, layouts, batching
@@ -373,9 +571,26 @@ def test_color_uint8_images_and_baselines(baseline):
     clf = LinearProba(w=rng.normal(size=192) / 2000).fit(None)
     a = rng.normal(size=(3, 8, 8))
     flat = images.reshape(3, -1)
+    floats = flat.astype(np.float64)
     for func in (deletion_auc, insertion_auc, pixel_flipping):
         score = func(clf, flat, a, baseline=baseline, image_shape=(8, 8, 3))
-        assert score.shape == (3,) and np.isfinite(score).all()
+        if baseline == "blur":  # an 8-bit blur (truncated), unlike the floats'
+            assert np.isfinite(score).all()
+        else:  # the same values as the float images (no ties to break)
+            expected = func(clf, floats, a, baseline=baseline, image_shape=(8, 8, 3))
+            np.testing.assert_allclose(score, expected, rtol=0, atol=1e-12)
+    # Everything deleted: the image is the fill, whatever its dtype.
+    curve = deletion_curve(clf, flat, a, n_steps=1, baseline=baseline,
+                           image_shape=(8, 8, 3))  # fmt: skip
+    if baseline == "blur":
+        filled = blur_images(images).astype(np.uint8)
+    elif baseline == "mean":
+        filled = np.broadcast_to(images.mean(axis=(1, 2), keepdims=True), images.shape)
+    else:
+        filled = np.full(images.shape, 0.0 if baseline == "black" else baseline)
+    target = clf.predict(flat)
+    proba = clf.predict_proba(filled.reshape(3, -1))[np.arange(3), target]
+    np.testing.assert_allclose(curve.scores[:, 1], proba, rtol=0, atol=1e-12)
     fill = _fill(images, baseline)
     if baseline == "black":
         assert fill.dtype == np.uint8  # 8-bit images stay 8-bit

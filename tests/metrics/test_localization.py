@@ -306,7 +306,7 @@ def test_bad_input(metric):
     masks[1] = False
     with pytest.raises(ValueError, match=r"masks of images \[1\] are empty"):
         metric(a, masks, **kwargs)
-    with pytest.raises(ValueError, match="sign must be one of"):
+    with pytest.raises(ValueError, match="'sign' parameter of"):
         metric(a, masks, sign="negative", **kwargs)
 
 
@@ -329,17 +329,49 @@ def test_auc_needs_pixels_outside_the_mask():
     np.testing.assert_array_equal(relevance_rank_accuracy(a, masks)[2], 1.0)
 
 
-@pytest.mark.parametrize("k", [0, -3, 321, 2.5, True, "10", None])
-def test_bad_k(k):
+@pytest.mark.parametrize(
+    ("k", "match"),
+    [
+        (0, "'k' parameter of top_k_intersection must be"),
+        (-3, "'k' parameter"),
+        (321, r"at most the number of pixels per image \(320\)"),
+        (0.0, "'k' parameter"),
+        (2.5, "'k' parameter"),
+        (True, "k must be a number of pixels or a fraction"),
+        ("10", "'k' parameter"),
+        (None, "'k' parameter"),
+    ],
+)
+def test_bad_k(k, match):
     a, masks = random_case(n=2)  # 16 x 20 = 320 pixels
-    with pytest.raises(ValueError, match="k must be an int between 1 and"):
+    with pytest.raises(ValueError, match=match):
         top_k_intersection(a, masks, k=k)
+
+
+@pytest.mark.parametrize("size", [8, 16, 28])
+def test_top_k_default_fits_every_bundled_digit_size(size):
+    # k=1000 (Quantus's default, ours before) raised on all three sizes.
+    rng = np.random.default_rng(size)
+    a = rng.normal(size=(3, size, size))
+    masks = np.zeros((3, size, size), dtype=bool)
+    masks[:, 2:6, 1:5] = True
+    k = round(0.05 * size * size)  # 3, 13, 39 pixels
+    np.testing.assert_array_equal(
+        top_k_intersection(a, masks), top_k_intersection(a, masks, k=k)
+    )
+    # A fraction and the int it rounds to agree; 1.0 is the whole image.
+    np.testing.assert_array_equal(
+        top_k_intersection(a, masks, k=0.25),
+        top_k_intersection(a, masks, k=round(0.25 * size * size)),
+    )
+    share = masks.reshape(3, -1).mean(axis=1)
+    np.testing.assert_allclose(top_k_intersection(a, masks, k=1.0), share)
 
 
 @pytest.mark.parametrize("tolerance", [-1, np.nan, np.inf, True, "3"])
 def test_bad_tolerance(tolerance):
     a, masks = random_case(n=2)
-    with pytest.raises(ValueError, match="tolerance must be a finite number"):
+    with pytest.raises(ValueError, match="tolerance"):
         pointing_game(a, masks, tolerance=tolerance)
 
 

@@ -20,8 +20,10 @@ from sklearn_xai.metrics import (
     model_parameter_randomization,
     random_logit,
 )
+from sklearn_xai.metrics._checks import check_images
 from sklearn_xai.metrics._randomization import _spearman, _ssim
 from sklearn_xai.neural_network import CNNClassifier
+from sklearn_xai.utils._seeds import image_rngs
 
 LAYERS = [
     "classifier.2",
@@ -63,6 +65,16 @@ class ImageExplainer(ConstantExplainer):
 
     def _explain(self, images, targets, seeds):
         return images.astype(np.float64).mean(axis=-1), {}
+
+
+class SeedNoiseExplainer(ConstantExplainer):
+    """A model-independent random explainer: each image's map is noise drawn
+    from its seed alone (a worst case of a random method)."""
+
+    def _explain(self, images, targets, seeds):
+        h, w = images.shape[1:3]
+        maps = [np.random.RandomState(seed).normal(size=(h, w)) for seed in seeds]
+        return np.stack(maps), {}
 
 
 class RecordingSaliency(SaliencyExplainer):
@@ -151,12 +163,16 @@ def test_mprt_agrees_with_quantus(order, quantus_order, explainer, clf, digits):
         np.testing.assert_allclose(row, theirs[name], rtol=1e-6, atol=1e-9)
 
 
-def test_random_logit_agrees_with_quantus(explainer, clf, digits):
+def test_random_logit_agrees_with_quantus(explainer, clf, digits, monkeypatch):
     quantus = pytest.importorskip("quantus")
     from quantus.functions.similarity_func import correlation_spearman
 
     X, y = digits[0][:6], digits[1][:6]
     ours = random_logit(explainer, X, targets=y, similarity="spearman", random_state=42)
+    # Quantus draws the other classes with one np.random.randint call for
+    # the batch; it is handed ours, drawn per image (from 42 and the image).
+    draws = np.array([rng.randint(0, 9) for rng in image_rngs(42, check_images(X)[0])])
+    monkeypatch.setattr(np.random, "randint", lambda *args, **kwargs: draws)
     metric = quantus.RandomLogit(
         similarity_func=correlation_spearman,
         num_classes=10,
@@ -341,6 +357,61 @@ def test_mprt_explains_all_images_once_per_layer(clf, digits):
     assert [n for n, _ in recording.calls] == [5]
 
 
+# -- random explainers and batches ---------------------------------------------
+
+
+def test_model_independent_random_explainer_fails_the_test(clf, digits):
+    # Unseeded, every explain call drew new noise: the original and the
+    # randomized-network maps differed by sampling alone (Spearman ~0), so a
+    # method that ignores the model "passed" Adebayo's sanity check. A copy
+    # seeded from the metric's random_state gives both the same draws.
+    X = digits[0][:4]
+    noise = SeedNoiseExplainer(FrozenEstimator(clf)).fit(X)
+    result = model_parameter_randomization(noise, X, random_state=0)
+    np.testing.assert_allclose(result.scores, 1.0)
+    np.testing.assert_allclose(random_logit(noise, X, random_state=0), 1.0)
+    assert noise.random_state is None
+
+
+@pytest.mark.parametrize("metric", ["mprt", "random_logit"])
+def test_random_explainer_is_seeded_by_the_metric(metric, clf, digits):
+    from sklearn_xai.attribution import RISEExplainer
+
+    X = digits[0][:3]
+    model = FrozenEstimator(clf)
+    unseeded = RISEExplainer(model, n_masks=30, mask_size=4).fit(X)
+    seeded = RISEExplainer(model, n_masks=30, mask_size=4, random_state=7).fit(X)
+    if metric == "mprt":
+
+        def score(explainer, random_state):
+            return model_parameter_randomization(
+                explainer, X, layers=["classifier.2"], random_state=random_state
+            ).mean
+
+    else:
+
+        def score(explainer, random_state):
+            return random_logit(explainer, X, random_state=random_state)
+
+    first = score(unseeded, 7)
+    np.testing.assert_array_equal(first, score(unseeded, 7))  # was random
+    np.testing.assert_allclose(first, score(seeded, 7), rtol=1e-6)
+    assert unseeded.random_state is None
+
+
+def test_random_logit_draws_each_images_class_alone(explainer, digits):
+    # The other class of an image depends on random_state and the image:
+    # an image scores the same alone and in any batch.
+    X = digits[0][:6]
+    full = random_logit(explainer, X, random_state=3)
+    order = [4, 2, 0, 5, 1, 3]
+    np.testing.assert_allclose(random_logit(explainer, X[order], random_state=3),
+                               full[order], rtol=1e-5)  # fmt: skip
+    for i in (1, 4):
+        alone = random_logit(explainer, X[i : i + 1], random_state=3)
+        np.testing.assert_allclose(alone, full[i : i + 1], rtol=1e-5)
+
+
 # -- errors -------------------------------------------------------------------
 
 
@@ -368,11 +439,21 @@ def test_model_without_torch_parameters_raises(digits):
     [
         ({"layers": ["features.block9.conv"]}, r"not parameterized layers.*classifier"),
         ({"layers": []}, "at least one layer"),
-        ({"similarity": "pearson"}, "similarity must be one of"),
-        ({"order": "bottom_up"}, "order must be one of"),
+        ({"similarity": "pearson"}, "'similarity' parameter"),
+        ({"order": "bottom_up"}, "'order' parameter"),
         ({"targets": [0, 1]}, "targets must be None, one class label"),
+        ({"normalize": "no"}, "'normalize' parameter"),
+        ({"sign": True}, "'sign' parameter"),
     ],
-    ids=["unknown-layer", "no-layer", "similarity", "order", "targets"],
+    ids=[
+        "unknown-layer",
+        "no-layer",
+        "similarity",
+        "order",
+        "targets",
+        "normalize",
+        "sign",
+    ],
 )
 def test_mprt_bad_arguments_raise(kwargs, match, explainer, digits):
     with pytest.raises(ValueError, match=match):
@@ -382,10 +463,11 @@ def test_mprt_bad_arguments_raise(kwargs, match, explainer, digits):
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
-        ({"similarity": "hog"}, "similarity must be one of"),
+        ({"similarity": "hog"}, "'similarity' parameter"),
         ({"targets": [0, 1, 2]}, "targets must be None, one class label"),
+        ({"normalize": "no"}, "'normalize' parameter"),
     ],
-    ids=["similarity", "targets"],
+    ids=["similarity", "targets", "normalize"],
 )
 def test_random_logit_bad_arguments_raise(kwargs, match, explainer, digits):
     with pytest.raises(ValueError, match=match):

@@ -1,6 +1,5 @@
 """Tests of the robustness metrics (max/avg sensitivity, local Lipschitz)."""
 
-import contextlib
 import warnings
 
 import numpy as np
@@ -10,7 +9,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.frozen import FrozenEstimator
 from torch import nn
 
-from sklearn_xai.attribution import SaliencyExplainer
+from sklearn_xai.attribution import RISEExplainer, SaliencyExplainer
 from sklearn_xai.base import BaseExplainer
 from sklearn_xai.datasets import load_digit_images
 from sklearn_xai.metrics import (
@@ -19,8 +18,10 @@ from sklearn_xai.metrics import (
     local_lipschitz_estimate,
     max_sensitivity,
 )
+from sklearn_xai.metrics._checks import check_images
 from sklearn_xai.metrics._robustness import _perturbations, _ratios
 from sklearn_xai.neural_network import CNNClassifier
+from sklearn_xai.utils._seeds import image_rngs
 
 METRICS = {
     "max_sensitivity": max_sensitivity,
@@ -65,9 +66,9 @@ class ImageExplainer(ConstantExplainer):
 class RecordingSaliency(SaliencyExplainer):
     """Saliency that records the number of images of every explain call."""
 
-    def explain(self, X, target=None, *, return_details=False):
+    def _explain_seeded(self, X, target=None, **kwargs):
         self.__dict__.setdefault("calls", []).append(len(X))
-        return super().explain(X, target, return_details=return_details)
+        return super()._explain_seeded(X, target, **kwargs)
 
 
 class LinearNet(nn.Module):
@@ -97,8 +98,6 @@ def clf(digits):
 
 @pytest.fixture(scope="module")
 def explainer(clf, digits):
-    # An int random_state: with None every explain call draws a seed from
-    # numpy's global stream, the one Quantus draws its noise from.
     return SaliencyExplainer(FrozenEstimator(clf), random_state=0).fit(digits[0][:8])
 
 
@@ -111,15 +110,25 @@ def unit_range_images(digits):
     return ((X - lo) / (hi - lo)).astype(np.float32)
 
 
-@contextlib.contextmanager
-def global_seed(seed):
-    """Seed numpy's global stream for Quantus, and restore it afterwards."""
-    state = np.random.get_state()  # noqa: NPY002
-    np.random.seed(seed)  # noqa: NPY002
-    try:
-        yield
-    finally:
-        np.random.set_state(state)  # noqa: NPY002
+def our_rounds(X, seed, *, radius, noise, n_samples):
+    """The perturbed batches our metrics draw with ``random_state=seed``."""
+    images = check_images(X)[0]
+    rngs = image_rngs(seed, images)
+    return list(
+        _perturbations(
+            images, radius=radius, noise=noise, n_rounds=n_samples, rngs=rngs
+        )
+    )
+
+
+def queue_perturb_func(rounds):
+    """Quantus's ``perturb_func`` handing out ``rounds`` one call at a time."""
+    queue = iter(rounds)
+
+    def perturb_func(arr, indices, **kwargs):
+        return next(queue).reshape(arr.shape).astype(arr.dtype)
+
+    return perturb_func
 
 
 def quantus_explain_func(explainer):
@@ -146,18 +155,15 @@ def test_sensitivity_agrees_with_quantus(
     X = unit_range_images
     targets = clf.predict(X)
     ours = METRICS[name](
-        explainer,
-        X,
-        targets=targets,
-        n_samples=6,
-        radius=0.2,
-        random_state=np.random.RandomState(7),
+        explainer, X, targets=targets, n_samples=6, radius=0.2, random_state=7
     )
+    # Quantus draws a batch's noise from numpy's global stream; it is handed
+    # ours (per image, from 7 and the image), uniform of half-width 0.2.
+    rounds = our_rounds(X, 7, radius=0.2, noise="uniform", n_samples=6)
     metric = getattr(quantus, quantus_name)(
-        nr_samples=6, lower_bound=0.2, disable_warnings=True
+        nr_samples=6, perturb_func=queue_perturb_func(rounds), disable_warnings=True
     )
-    # Quantus draws from numpy's global stream, as we from ours.
-    with global_seed(7), warnings.catch_warnings():
+    with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         theirs = metric(
             model=clf.module_,
@@ -182,17 +188,18 @@ def test_lipschitz_agrees_with_quantus(normalize, explainer, clf, unit_range_ima
         radius=0.1,
         n_samples=6,
         normalize=normalize,
-        random_state=np.random.RandomState(3),
+        random_state=3,
     )
+    rounds = our_rounds(X, 3, radius=0.1, noise="gaussian", n_samples=6)
     metric = quantus.LocalLipschitzEstimate(
         nr_samples=6,
-        perturb_std=0.1,
+        perturb_func=queue_perturb_func(rounds),
         normalise=normalize,
         # Quantus divides a whole batch by one maximum; per map is ours.
         normalise_func_kwargs={"normalise_axes": (1, 2, 3)},
         disable_warnings=True,
     )
-    with global_seed(3), warnings.catch_warnings():
+    with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         theirs = metric(
             model=clf.module_,
@@ -221,15 +228,13 @@ def test_explicit_perturbations_agree_with_quantus(explainer, clf, digits):
         perturbed,
         kind="sensitivity",
         normalize=False,
-        abs=True,
+        sign="absolute",
     ).max(axis=0)
-    queue = iter(perturbed)
-
-    def perturb_func(arr, indices, **kwargs):
-        return next(queue).reshape(arr.shape).astype(arr.dtype)
-
     metric = quantus.MaxSensitivity(
-        nr_samples=4, abs=True, perturb_func=perturb_func, disable_warnings=True
+        nr_samples=4,
+        abs=True,
+        perturb_func=queue_perturb_func(perturbed),
+        disable_warnings=True,
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -285,8 +290,10 @@ def test_avg_is_at_most_max(explainer, digits):
 def test_noise_is_relative_to_each_image_range(noise):
     images = np.stack([np.zeros((4, 4, 1)), np.full((4, 4, 1), 255.0)])
     images[1, 0, 0, 0] = 0.0  # ranges 0 (taken as 1) and 255
-    rng = np.random.RandomState(0)
-    (perturbed,) = _perturbations(images, radius=0.1, noise=noise, n_rounds=1, rng=rng)
+    rngs = [np.random.RandomState(0), np.random.RandomState(1)]
+    (perturbed,) = _perturbations(
+        images, radius=0.1, noise=noise, n_rounds=1, rngs=rngs
+    )
     delta = np.abs(perturbed - images).reshape(2, -1).max(axis=1)
     if noise == "uniform":
         assert delta[0] <= 0.1 and delta[1] <= 25.5
@@ -371,6 +378,53 @@ def test_flat_and_channel_layouts_give_the_same_scores(explainer, digits):
     np.testing.assert_allclose(gray, channels, rtol=1e-6)
 
 
+@pytest.mark.parametrize("name", list(METRICS))
+def test_an_image_scores_the_same_alone_and_in_any_batch(name, clf, digits):
+    # Each image draws its noise from its own stream (random_state and the
+    # image): before, one stream was laid out over the batch, and image 2
+    # scored 0.877 among six images and 0.882 alone.
+    X = digits[0][:5]
+    rise = RISEExplainer(FrozenEstimator(clf), n_masks=20, mask_size=4).fit(X)
+    metric = METRICS[name]
+    kw = dict(n_samples=3, random_state=0)
+    full = metric(rise, X, **kw)
+    order = [3, 0, 4, 2, 1]
+    # (up to the float32 rounding of the network's batched convolutions)
+    np.testing.assert_allclose(metric(rise, X[order], **kw), full[order], rtol=1e-5)
+    for i in (0, 3):
+        alone = metric(rise, X[i : i + 1], **kw)
+        np.testing.assert_allclose(alone, full[i : i + 1], rtol=1e-5)
+
+
+@pytest.mark.parametrize("name", list(METRICS))
+def test_random_explainer_is_seeded_by_the_metric(name, clf, digits):
+    # An unseeded RISE drew new masks on every explain call, so the metrics
+    # measured its sampling noise: max_sensitivity 0.10 at radius 1e-9
+    # (0.000 seeded), a Lipschitz estimate of 2.8e8.
+    X = digits[0][:4]
+    model = FrozenEstimator(clf)
+    unseeded = RISEExplainer(model, n_masks=30, mask_size=4).fit(X)
+    seeded = RISEExplainer(model, n_masks=30, mask_size=4, random_state=5).fit(X)
+    metric = METRICS[name]
+    kw = dict(radius=1e-9, n_samples=3, random_state=5)
+    scores = metric(unseeded, X, **kw)
+    # A copy seeded from the metric's random_state explains every copy ...
+    np.testing.assert_allclose(scores, metric(seeded, X, **kw), rtol=1e-6)
+    assert unseeded.random_state is None  # ... the user's explainer untouched
+    if name == "local_lipschitz_estimate":
+        # the explanation's own slope, not noise / 1e-9
+        assert scores.max() < 1e4
+    else:
+        assert scores.max() < 1e-5
+    # Seeded by the metric, not by the explainer: another seed, another
+    # estimate at a radius where the draws matter.
+    wide = dict(n_samples=2, radius=0.2)
+    assert not np.allclose(
+        metric(unseeded, X, random_state=0, **wide),
+        metric(unseeded, X, random_state=1, **wide),
+    )
+
+
 # -- constant maps ------------------------------------------------------------
 
 
@@ -424,11 +478,21 @@ def test_not_an_explainer_raises(clf, digits):
     [
         ({"targets": [0, 1, 2]}, "targets must be None, one class label"),
         ({"targets": [0, 11, 2, 3]}, "not among the estimator's classes_"),
-        ({"n_samples": 0}, "n_samples must be a positive integer"),
-        ({"n_repeats": 1.5}, "n_repeats must be a positive integer"),
-        ({"radius": 0.0}, "radius must be a positive number"),
+        ({"n_samples": 0}, "'n_samples' parameter of max_sensitivity must be"),
+        ({"n_repeats": 1.5}, "'n_repeats' parameter"),
+        ({"radius": 0.0}, "'radius' parameter"),
+        ({"normalize": "no"}, "'normalize' parameter"),
+        ({"sign": "abs"}, "'sign' parameter"),
     ],
-    ids=["targets-length", "targets-unknown", "n_samples", "n_repeats", "radius"],
+    ids=[
+        "targets-length",
+        "targets-unknown",
+        "n_samples",
+        "n_repeats",
+        "radius",
+        "normalize",
+        "sign",
+    ],
 )
 def test_bad_arguments_raise(kwargs, match, explainer, digits):
     with pytest.raises(ValueError, match=match):
@@ -436,7 +500,7 @@ def test_bad_arguments_raise(kwargs, match, explainer, digits):
 
 
 def test_bad_noise_raises(explainer, digits):
-    with pytest.raises(ValueError, match="noise must be one of"):
+    with pytest.raises(ValueError, match="'noise' parameter"):
         local_lipschitz_estimate(explainer, digits[0][:2], noise="salt")
 
 
