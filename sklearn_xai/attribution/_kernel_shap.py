@@ -11,11 +11,16 @@ from sklearn.utils.validation import check_memory
 
 from ..base import BaseExplainer
 from ..utils._compat import HasMethods, Interval, StrOptions
+from ..utils._warnings import warn_constant_explanations
 from ._perturbation import (
+    DEFAULT_N_SEGMENTS,
     SEGMENTATIONS,
+    check_explainer_fill,
+    fit_superpixels,
     hide_image,
     make_segmenter,
     perturbation_proba,
+    superpixel_causes,
 )
 
 # Pair counts (Python ints of any size) become floats capped here: C(M, s)
@@ -230,7 +235,11 @@ def _explain_one(image, target, seed, explainer, memory):
     # The segmentation seed is drawn as LimeExplainer draws it, so both cut
     # an image into the same superpixels for the same random_state.
     segmentation_seed = np.random.RandomState(seed).randint(0, 1000)
-    segments = make_segmenter(explainer.segmentation, segmentation_seed)(image)
+    segments = make_segmenter(
+        explainer.segmentation,
+        segmentation_seed,
+        explainer.n_segments_ or DEFAULT_N_SEGMENTS,
+    )(image)
     n_segments = int(segments.max()) + 1
     fudged = hide_image(image, segments, explainer.hide_color)
     coalitions, weights, exact = sample_coalitions(
@@ -261,6 +270,9 @@ def _explain_one(image, target, seed, explainer, memory):
         "full_value": full_value,
         "n_evaluations": len(masks),
         "exact": exact,
+        # Why a map may come out constant (for the warning; not returned).
+        "_n_segments": n_segments,
+        "_unchanged": bool(np.array_equal(fudged, image)),
     }
     return phi[segments].astype(np.float32), details
 
@@ -308,9 +320,12 @@ class KernelShapExplainer(BaseExplainer):
     segmentation : {"slic", "quickshift", "felzenszwalb", "grid"}, \
 SuperpixelSegmenter or callable, default="slic"
         How to cut images into superpixels, as in
-        :class:`~sklearn_xai.attribution.LimeExplainer` (``n_segments=50``
-        for ``"slic"`` and ``"grid"``; a callable maps one image ``(H, W, C)``
-        or ``(H, W)`` to an integer label map).
+        :class:`~sklearn_xai.attribution.LimeExplainer`: ``"slic"`` and
+        ``"grid"`` ask for ``n_segments_ = min(50, H * W // 4)`` segments
+        (at least 1; about 50, none smaller than about 2x2 pixels);
+        ``"quickshift"`` and ``"felzenszwalb"`` keep their defaults, which
+        often find one superpixel on small images; a callable maps one image
+        ``(H, W, C)`` or ``(H, W)`` to an integer label map.
     n_samples : int, default=1000
         Coalitions evaluated besides the full image and the fully hidden one
         (so ``n_samples + 2`` model evaluations per image; an odd number
@@ -319,10 +334,17 @@ SuperpixelSegmenter or callable, default="slic"
     sampling : {"kernel", "leverage"}, default="kernel"
         How many pairs each coalition size gets: in proportion to its Shapley
         kernel weight, or equally (leverage scores).
-    hide_color : None, "blur" or float, default=None
-        What hidden superpixels become (the game's baseline): None, each
-        superpixel's mean colour; ``"blur"``, a strongly blurred image; a
-        number, that constant.
+    hide_color : None, "blur" or float, default=0.0
+        What hidden superpixels become (the game's baseline): a number, that
+        constant (the default 0.0 is black, the removal of
+        :func:`~sklearn_xai.metrics.deletion_auc`'s default, so
+        ``v(none)`` is the fully deleted image); None, each superpixel's
+        mean colour (hides nothing in superpixels of one pixel or one
+        colour); ``"blur"``, a strongly blurred image. A number must lie in
+        the images' range (0-255 for uint8, [0, 1] for floats in [0, 1]),
+        else ``fit`` raises a ValueError; perturbed images are built in
+        floating point when the fill is not exactly an image value, never
+        rounded or wrapped (as for :class:`LimeExplainer`).
     memory : str, joblib.Memory or None, default=None
         Caches the model's predictions on the perturbations, so explaining the
         same images again (for another target, say) makes no new model calls.
@@ -352,6 +374,17 @@ SuperpixelSegmenter or callable, default="slic"
         ``H * W * C``.
     input_ndim_ : int
         Layout of the fitted images (2 flattened, 3 gray, 4 channels last).
+    n_segments_ : int or None
+        The segment count ``"slic"`` or ``"grid"`` asks for; None for the
+        methods whose count depends on the image.
+
+    Warns
+    -----
+    DegenerateExplanationWarning
+        In ``fit``, when the set-up can only give constant maps (one
+        superpixel; one-pixel superpixels with ``hide_color=None``), saying
+        what to change; in ``explain``, when maps came out constant, with
+        their count and, where known, why.
 
     See Also
     --------
@@ -417,7 +450,7 @@ SuperpixelSegmenter or callable, default="slic"
         segmentation="slic",
         n_samples=1000,
         sampling="kernel",
-        hide_color=None,
+        hide_color=0.0,
         memory=None,
         batch_size=32,
         n_jobs=None,
@@ -437,8 +470,12 @@ SuperpixelSegmenter or callable, default="slic"
         self.verbose = verbose
         self.image_shape = image_shape
 
+    def _fit_images(self, images):
+        fit_superpixels(self, images)
+
     def _explain(self, images, targets, seeds):
         memory = check_memory(self.memory)
+        check_explainer_fill(self, images, "hide_color")
         attributions, per_image = self._map_images(
             _explain_one, images, targets, seeds, self, memory
         )
@@ -448,4 +485,13 @@ SuperpixelSegmenter or callable, default="slic"
         }
         for key in ("base_value", "full_value", "n_evaluations", "exact"):
             details[key] = np.array([d[key] for d in per_image])
+        warn_constant_explanations(
+            attributions,
+            owner=type(self).__name__,
+            causes=superpixel_causes(
+                self,
+                [d["_n_segments"] for d in per_image],
+                [d["_unchanged"] for d in per_image],
+            ),
+        )
         return attributions, details

@@ -10,11 +10,16 @@ from sklearn.utils.validation import check_memory
 
 from ..base import BaseExplainer
 from ..utils._compat import HasMethods, Interval, StrOptions
+from ..utils._warnings import warn_constant_explanations
 from ._perturbation import (
+    DEFAULT_N_SEGMENTS,
     SEGMENTATIONS,
+    check_explainer_fill,
+    fit_superpixels,
     hide_image,
     make_segmenter,
     perturbation_proba,
+    superpixel_causes,
 )
 
 
@@ -32,7 +37,11 @@ def _explain_one(image, target, seed, explainer, memory):
     # unperturbed image.
     rng = np.random.RandomState(seed)
     segmentation_seed = rng.randint(0, 1000)
-    segments = make_segmenter(explainer.segmentation, segmentation_seed)(image)
+    segments = make_segmenter(
+        explainer.segmentation,
+        segmentation_seed,
+        explainer.n_segments_ or DEFAULT_N_SEGMENTS,
+    )(image)
     n_segments = int(segments.max()) + 1
     fudged = hide_image(image, segments, explainer.hide_color)
     masks = rng.randint(0, 2, explainer.n_samples * n_segments).reshape(
@@ -72,6 +81,9 @@ def _explain_one(image, target, seed, explainer, memory):
         "intercept": float(intercept),
         "score": float(score),
         "local_pred": float(np.ravel(local_pred)[0]),
+        # Why a map may come out constant (for the warning; not returned).
+        "_n_segments": n_segments,
+        "_unchanged": bool(np.array_equal(fudged, image)),
     }
     return weights[segments].astype(np.float32), details
 
@@ -86,7 +98,8 @@ class LimeExplainer(BaseExplainer):
     exponential kernel of the cosine distance to the unperturbed image. Each
     pixel gets its superpixel's coefficient.
 
-    With the same segmentation and seed, the segment weights equal those of
+    With the same segmentation, seed and ``hide_color`` (lime's default is
+    ``hide_color=None``, ours 0.0), the segment weights equal those of
     :meth:`lime.lime_image.LimeImageExplainer.explain_instance` (the same
     random draws, the same regression through lime's own ``LimeBase``), but
     perturbed images are built vectorised and classified in ``batch_size``
@@ -103,19 +116,33 @@ class LimeExplainer(BaseExplainer):
 SuperpixelSegmenter or callable, default="slic"
         How to cut images into superpixels. A name uses
         :class:`~sklearn_xai.preprocessing.SuperpixelSegmenter` with that
-        method (``n_segments=50`` for ``"slic"`` and ``"grid"``; lime's own
-        defaults for ``"quickshift"``, which find only a few segments on
-        small images); a segmenter instance is used as configured; a
-        callable maps one image ``(H, W, C)`` (or ``(H, W)`` for gray) to an
-        integer label map.
+        method. ``"slic"`` and ``"grid"`` ask for a number of segments that
+        follows the image size, ``n_segments_ = min(50, H * W // 4)`` (at
+        least 1): about 50 superpixels, none smaller than about 2x2 pixels
+        (16 on 8x8 digits; 50 from 15x15 up). ``"quickshift"`` and
+        ``"felzenszwalb"`` keep lime's and scikit-image's defaults, whose
+        segment count depends on the image (on images under about 32x32
+        they often find a single superpixel). A segmenter instance is used
+        as configured; a callable maps one image ``(H, W, C)`` (or
+        ``(H, W)`` for gray) to an integer label map.
     n_samples : int, default=1000
         Perturbed images per explained image.
     kernel_width : float, default=0.25
         Width of the exponential kernel on cosine distances.
-    hide_color : None, "blur" or float, default=None
-        What hidden superpixels become: None, each superpixel's mean colour
-        (lime's default); ``"blur"``, a strongly blurred image; a number, that
-        constant.
+    hide_color : None, "blur" or float, default=0.0
+        What hidden superpixels become: a number, that constant (the default
+        0.0 is black, what :func:`~sklearn_xai.metrics.deletion_auc` and
+        the other deletion metrics remove pixels with by default, so the
+        explanation and its score mean the same removal); None, each
+        superpixel's mean colour (the ``lime`` package's default: it hides
+        texture but keeps colour, and hides nothing in superpixels of one
+        pixel or one colour); ``"blur"``, a strongly blurred image (a sigma
+        of a tenth of the image side). A number must lie in the images'
+        range (0-255 for uint8, [0, 1] for floats in [0, 1], any finite
+        value for other floats), else ``fit`` raises a ValueError; perturbed
+        images are built in floating point when the fill is not exactly an
+        image value (a mean or 127.6 on uint8 images), never rounded or
+        wrapped.
     feature_selection : {"auto", "none", "forward_selection", \
 "highest_weights", "lasso_path"}, default="auto"
         lime's feature selection before the regression.
@@ -156,6 +183,19 @@ SuperpixelSegmenter or callable, default="slic"
         ``H * W * C``.
     input_ndim_ : int
         Layout of the fitted images (2 flattened, 3 gray, 4 channels last).
+    n_segments_ : int or None
+        The segment count ``"slic"`` or ``"grid"`` asks for (see
+        ``segmentation``); None for the methods whose count depends on the
+        image.
+
+    Warns
+    -----
+    DegenerateExplanationWarning
+        In ``fit``, when the set-up can only give constant maps (one
+        superpixel; one-pixel superpixels with ``hide_color=None``), saying
+        what to change; in ``explain``, when maps came out constant, with
+        their count and, where known, why (e.g. quickshift found a single
+        superpixel).
 
     References
     ----------
@@ -203,7 +243,7 @@ SuperpixelSegmenter or callable, default="slic"
         segmentation="slic",
         n_samples=1000,
         kernel_width=0.25,
-        hide_color=None,
+        hide_color=0.0,
         feature_selection="auto",
         num_features=None,
         distance_metric="cosine",
@@ -229,8 +269,12 @@ SuperpixelSegmenter or callable, default="slic"
         self.verbose = verbose
         self.image_shape = image_shape
 
+    def _fit_images(self, images):
+        fit_superpixels(self, images)
+
     def _explain(self, images, targets, seeds):
         memory = check_memory(self.memory)
+        check_explainer_fill(self, images, "hide_color")
         attributions, per_image = self._map_images(
             _explain_one, images, targets, seeds, self, memory
         )
@@ -240,4 +284,13 @@ SuperpixelSegmenter or callable, default="slic"
         }
         for key in ("intercept", "score", "local_pred"):
             details[key] = np.array([d[key] for d in per_image])
+        warn_constant_explanations(
+            attributions,
+            owner=type(self).__name__,
+            causes=superpixel_causes(
+                self,
+                [d["_n_segments"] for d in per_image],
+                [d["_unchanged"] for d in per_image],
+            ),
+        )
         return attributions, details

@@ -9,7 +9,8 @@ import numpy as np
 from .._adapter import batched_predict_proba
 from ..base import BaseExplainer
 from ..utils._compat import Interval, StrOptions
-from ._perturbation import hide_image
+from ..utils._warnings import warn_constant_explanations, warn_degenerate_setup
+from ._perturbation import check_explainer_fill, exact_fill, hide_image
 
 
 def _pair(value, name):
@@ -23,6 +24,24 @@ def _pair(value, name):
             f"got {value!r}."
         )
     return int(pair[0]), int(pair[1])
+
+
+def auto_window(height, width):
+    """The default occlusion window side for ``height x width`` images.
+
+    ``max(2, min(H, W) // 8)`` pixels, but at most half the shorter side (at
+    least 1): 2 on 8x8 to 31x31 images, 4 on 32x32, 28 on 224x224; 1 on
+    images under 4 pixels a side. Windows at least two positions per axis
+    apart, so the map is never one constant value.
+
+    Examples
+    --------
+    >>> from sklearn_xai.attribution._occlusion import auto_window
+    >>> auto_window(8, 8), auto_window(32, 32), auto_window(224, 224)
+    (2, 4, 28)
+    """
+    short = min(height, width)
+    return min(max(2, short // 8), max(1, short // 2))
 
 
 def window_starts(size, window, stride):
@@ -50,25 +69,25 @@ def _coverage(size, window, stride):
 
 
 def baseline_image(image, baseline):
-    """What occluded pixels of ``image (H, W, C)`` become, in its dtype.
+    """What occluded pixels of ``image (H, W, C)`` become.
 
-    ``baseline`` is a number, ``"blur"`` or a mean image ``(H, W, C)``.
-    Integer images get the baseline rounded and clipped to their range.
+    ``baseline`` is a number (checked beforehand against the images' range),
+    ``"blur"`` or a mean image ``(H, W, C)``. The result is in the image's
+    dtype when that holds it exactly, else floating point: a fractional or
+    mean baseline on integer images is never rounded (the fill rule of
+    :mod:`~sklearn_xai.attribution._perturbation`).
     """
     if isinstance(baseline, str):  # "blur"
         return hide_image(image, None, "blur")
     values = np.broadcast_to(np.asarray(baseline, dtype=np.float64), image.shape)
-    if np.issubdtype(image.dtype, np.integer):
-        info = np.iinfo(image.dtype)
-        values = np.clip(np.rint(values), info.min, info.max)
-    return values.astype(image.dtype)
+    return exact_fill(values, image.dtype)
 
 
 def _occlude_one(image, target, seed, explainer, baseline):
     """Occlusion map of one image: (attribution (H, W), details dict)."""
     del seed  # occlusion draws nothing at random
     height, width, _ = image.shape
-    (h, w), (sh, sw) = explainer._geometry(image.shape)
+    (h, w), (sh, sw) = explainer.window_, explainer.stride_
     rows = _coverage(height, h, sh)  # (n_rows, H)
     cols = _coverage(width, w, sw)  # (n_cols, W)
     fill = baseline_image(image, baseline)
@@ -124,18 +143,28 @@ class OcclusionExplainer(BaseExplainer):
         Any classifier with ``predict_proba`` (a CNNClassifier, a pipeline, a
         forest on flattened images...), or a trained one in
         :class:`~sklearn.frozen.FrozenEstimator`.
-    window : int or tuple (h, w) of int, default=8
+    window : "auto", int or tuple (h, w) of int, default="auto"
         Height and width of the occluding patch; at most the image size.
-    stride : int or tuple (h, w) of int, default=4
+        ``"auto"`` follows the image size: ``max(2, min(H, W) // 8)``, at
+        most half the shorter side (at least 1), the same along both axes (2
+        on 8x8 images, 4 on 32x32, 28 on 224x224). Resolved in ``fit`` into
+        ``window_``.
+    stride : "auto", int or tuple (h, w) of int, default="auto"
         Step between window positions; at most the window size (so that no
         pixel is skipped), along axes where the window is smaller than the
-        image.
+        image. ``"auto"`` is half the window (at least 1), resolved in
+        ``fit`` into ``stride_``.
     baseline : float, "mean" or "blur", default=0.0
-        What occluded pixels become: a constant; ``"mean"``, the mean
-        training image learned in ``fit``; ``"blur"``, a strongly blurred copy
-        of the image (Gaussian, sigma a tenth of the image side). Occluded
-        images keep the dtype of the images (integer images get the baseline
-        rounded and clipped).
+        What occluded pixels become: a constant (the default 0.0 is black, as
+        the deletion metrics' default ``baseline="black"``); ``"mean"``, the
+        mean training image learned in ``fit``; ``"blur"``, a strongly
+        blurred copy of the image (Gaussian, sigma a tenth of the image
+        side). A number must lie in the images' range (0-255 for uint8,
+        [0, 1] for floats in [0, 1], any finite value for other floats),
+        else ``fit`` raises a ValueError. Occluded images keep the dtype of
+        the images when it holds the baseline exactly and are floating point
+        otherwise (a fractional or mean baseline on integer images): never
+        rounded, clipped or wrapped.
     batch_size : int, default=32
         Occluded images per model call (bounds memory).
     n_jobs : int or None, default=None
@@ -155,12 +184,23 @@ class OcclusionExplainer(BaseExplainer):
         Its class labels.
     baseline_ : ndarray of shape (H, W, C), float or str
         The mean training image when ``baseline="mean"``, else ``baseline``.
+    window_ : tuple (h, w) of int
+        The window used (``window`` resolved for the fitted image size).
+    stride_ : tuple (h, w) of int
+        The stride used.
     image_shape_ : tuple of int
         ``(H, W, C)`` seen in ``fit``.
     n_features_in_ : int
         ``H * W * C``.
     input_ndim_ : int
         Layout of the fitted images (2 flattened, 3 gray, 4 channels last).
+
+    Warns
+    -----
+    DegenerateExplanationWarning
+        In ``fit``, when the window covers the whole image (one position:
+        every pixel gets the same drop), saying what to change; in
+        ``explain``, when maps came out constant, with their count.
 
     See Also
     --------
@@ -188,8 +228,16 @@ class OcclusionExplainer(BaseExplainer):
 
     _parameter_constraints: dict = {
         **BaseExplainer._parameter_constraints,
-        "window": [Interval(Integral, 1, None, closed="left"), tuple],
-        "stride": [Interval(Integral, 1, None, closed="left"), tuple],
+        "window": [
+            Interval(Integral, 1, None, closed="left"),
+            tuple,
+            StrOptions({"auto"}),
+        ],
+        "stride": [
+            Interval(Integral, 1, None, closed="left"),
+            tuple,
+            StrOptions({"auto"}),
+        ],
         "baseline": [Real, StrOptions({"mean", "blur"})],
     }
 
@@ -197,8 +245,8 @@ class OcclusionExplainer(BaseExplainer):
         self,
         estimator,
         *,
-        window=8,
-        stride=4,
+        window="auto",
+        stride="auto",
         baseline=0.0,
         batch_size=32,
         n_jobs=None,
@@ -217,10 +265,16 @@ class OcclusionExplainer(BaseExplainer):
         self.image_shape = image_shape
 
     def _geometry(self, image_shape):
-        """``(window, stride)`` as pairs, checked against the image size."""
-        window = _pair(self.window, "window")
-        stride = _pair(self.stride, "stride")
+        """``(window, stride)`` as pairs for the image size, checked."""
         size = tuple(image_shape[:2])
+        if isinstance(self.window, str):  # "auto"
+            window = (auto_window(*size),) * 2
+        else:
+            window = _pair(self.window, "window")
+        if isinstance(self.stride, str):  # "auto": half the window
+            stride = tuple(max(1, side // 2) for side in window)
+        else:
+            stride = _pair(self.stride, "stride")
         if window[0] > size[0] or window[1] > size[1]:
             raise ValueError(
                 f"window={self.window!r} is larger than the images "
@@ -236,14 +290,24 @@ class OcclusionExplainer(BaseExplainer):
         return window, stride
 
     def _fit_images(self, images):
-        self._geometry(images.shape[1:])
+        self.window_, self.stride_ = self._geometry(images.shape[1:])
+        height, width = images.shape[1:3]
+        if self.window_ == (height, width):
+            warn_degenerate_setup(
+                type(self).__name__,
+                f"window={self.window!r} covers the whole {height}x{width} "
+                "image: one occlusion, the same drop for every pixel",
+                f"Use a smaller window, e.g. window='auto' "
+                f"({auto_window(height, width)} here).",
+            )
+        check_explainer_fill(self, images, "baseline")
         if isinstance(self.baseline, str) and self.baseline == "mean":
             self.baseline_ = images.mean(axis=0, dtype=np.float64)
         else:
             self.baseline_ = self.baseline
 
     def _explain(self, images, targets, seeds):
-        self._geometry(images.shape[1:])
+        check_explainer_fill(self, images, "baseline")
         attributions, per_image = self._map_images(
             _occlude_one, images, targets, seeds, self, self.baseline_
         )
@@ -251,4 +315,5 @@ class OcclusionExplainer(BaseExplainer):
             "base_proba": np.array([d["base_proba"] for d in per_image]),
             "n_windows": int(per_image[0]["n_windows"]) if per_image else 0,
         }
+        warn_constant_explanations(attributions, owner=type(self).__name__)
         return attributions, details

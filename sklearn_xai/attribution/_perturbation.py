@@ -1,11 +1,32 @@
 """The superpixel perturbation engine shared by LIME-style methods.
 
-Segmentation (:func:`make_segmenter`), what hidden superpixels become
-(:func:`hide_image`), perturbed images built vectorised from keep/hide masks
-(:func:`perturbed_images`, or on a torch model's device by
-:func:`device_perturbation_proba`) and the model's probabilities on them in
-bounded batches (:func:`perturbation_proba`, the function the explainers'
-``memory=`` caches). Used by LimeExplainer and KernelShapExplainer.
+Segmentation (:func:`make_segmenter`, with segment counts that follow the
+image size, :func:`auto_n_segments`), what hidden superpixels become
+(:func:`hide_image`; numbers checked by :func:`check_fill`, the fill rule
+every perturbation method and metric follows), perturbed images built
+vectorised from keep/hide masks (:func:`perturbed_images`, or on a torch
+model's device by :func:`device_perturbation_proba`) and the model's
+probabilities on them in bounded batches (:func:`perturbation_proba`, the
+function the explainers' ``memory=`` caches). Used by LimeExplainer and
+KernelShapExplainer.
+
+The fill rule
+-------------
+What hidden or removed pixels become (LIME's and Kernel SHAP's
+``hide_color``, occlusion's and RISE's ``baseline``, the faithfulness
+metrics' ``baseline``) is a value of the images:
+
+* a number must be finite and lie in the images' range: the dtype's range
+  for integer images (0-255 for uint8), [0, 1] for floating-point images in
+  [0, 1] (the intensity range recorded in ``fit``,
+  :mod:`sklearn_xai.utils._intensity`), any finite number for other
+  floating-point images (standardized ones have no known range). Outside
+  it, a ValueError naming the argument: nothing wraps (-1 becoming 255),
+  saturates or overflows;
+* perturbed images are exact: they keep the images' dtype when the fill is
+  exactly representable in it (an integer fill on uint8 images) and are
+  built in floating point otherwise (127.6, a mean or a blur on uint8
+  images); nothing is rounded or truncated.
 """
 
 from __future__ import annotations
@@ -16,17 +37,138 @@ from sklearn.pipeline import Pipeline
 
 from .._adapter import batched_predict_proba, split_pipeline, unwrap_frozen
 from ..preprocessing import SuperpixelSegmenter
+from ..utils._blur import blur_images
+from ..utils._intensity import fitted_intensity_range
+from ..utils._warnings import warn_degenerate_setup
 
 #: The segmentation methods an explainer accepts by name.
 SEGMENTATIONS = ("quickshift", "slic", "felzenszwalb", "grid")
-#: The default segmentation: SLIC with this many segments gives a useful
-#: number of superpixels at every image size (quickshift with lime's defaults
-#: finds only 2-8 segments on 64x64 images).
+#: The most superpixels a named "slic" or "grid" segmentation asks for: SLIC
+#: with this many segments gives a useful number of superpixels at every
+#: image size from 32x32 up (quickshift with lime's defaults finds only 2-8
+#: segments on 64x64 images).
 DEFAULT_N_SEGMENTS = 50
+#: The smallest superpixel area (in pixels) the automatic segment count
+#: allows: 2x2. One-pixel superpixels hidden with their own mean change
+#: nothing, and SLIC asked for more than a quarter of the pixels cuts
+#: one-pixel segments.
+MIN_SEGMENT_AREA = 4
 
 
-def make_segmenter(segmentation, seed):
-    """A function ``image (H, W, C) -> int labels (H, W), 0..k-1``."""
+def auto_n_segments(height, width):
+    """The segment count of a named "slic" or "grid" segmentation.
+
+    ``min(50, H * W // 4)``, at least 1: about 50 superpixels, but none
+    smaller than about 2x2 pixels (16 on 8x8 digits, 50 from 15x15 up).
+
+    Examples
+    --------
+    >>> from sklearn_xai.attribution._perturbation import auto_n_segments
+    >>> auto_n_segments(8, 8), auto_n_segments(16, 16), auto_n_segments(224, 224)
+    (16, 50, 50)
+    """
+    return max(1, min(DEFAULT_N_SEGMENTS, (height * width) // MIN_SEGMENT_AREA))
+
+
+def fill_range(dtype, input_range):
+    """``(low, high)`` a fill may take for images of ``dtype``.
+
+    The dtype's range for integer (and boolean) images; ``input_range``
+    (the intensity range recorded in ``fit``: (0, 1) for floats in [0, 1])
+    for floating-point ones, unbounded when it is None.
+    """
+    dtype = np.dtype(dtype)
+    if dtype.kind == "b":
+        return 0.0, 1.0
+    if np.issubdtype(dtype, np.integer):
+        info = np.iinfo(dtype)
+        return float(info.min), float(info.max)
+    if input_range is None:
+        return -np.inf, np.inf
+    return float(input_range[0]), float(input_range[1])
+
+
+def check_fill(value, *, name, dtype, input_range, owner=None):
+    """A numeric fill checked against the images' range (the fill rule).
+
+    Parameters
+    ----------
+    value : float
+        The fill.
+    name : str
+        The argument, for the message (e.g. ``"hide_color"``).
+    dtype : dtype
+        The images' dtype.
+    input_range : tuple of 2 float or None
+        The images' intensity range (``input_range_``).
+    owner : str or None, default=None
+        The explainer, for the message.
+
+    Returns
+    -------
+    value : float
+
+    Raises
+    ------
+    ValueError
+        For NaN, infinity, or a value outside the images' range.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_xai.attribution._perturbation import check_fill
+    >>> check_fill(127.6, name="hide_color", dtype=np.uint8, input_range=None,
+    ...            owner="LimeExplainer")
+    127.6
+    >>> check_fill(-1.0, name="hide_color", dtype=np.uint8, input_range=None,
+    ...            owner="LimeExplainer")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: LimeExplainer: hide_color=-1.0 is outside the images' range ...
+    """
+    value = float(value)
+    low, high = fill_range(dtype, input_range)
+    prefix = f"{owner}: " if owner else ""
+    if not np.isfinite(value):
+        raise ValueError(f"{prefix}{name} must be a finite number; got {value!r}.")
+    if not low <= value <= high:
+        kind = (
+            "floating-point images with intensities in that range"
+            if np.dtype(dtype).kind == "f"
+            else f"{np.dtype(dtype).name} images"
+        )
+        raise ValueError(
+            f"{prefix}{name}={value!r} is outside the images' range "
+            f"[{low:g}, {high:g}] ({kind}); a fill must be a value the images "
+            "can take (0 is black). Use a value in that range, or convert the "
+            "images to the scale the fill is meant for."
+        )
+    return value
+
+
+def exact_fill(values, dtype):
+    """``values`` in ``dtype`` when that holds them exactly, else float64.
+
+    Integer images keep their dtype under an integer fill in their range and
+    get a floating-point fill otherwise, so a fill is never rounded, wrapped
+    or clipped; floating-point images get the fill in their own dtype.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    dtype = np.dtype(dtype)
+    if dtype.kind in "biu":
+        low, high = fill_range(dtype, None)
+        exact = np.array_equal(values, np.round(values))
+        if not (exact and low <= values.min() and values.max() <= high):
+            return values
+    return values.astype(dtype)
+
+
+def make_segmenter(segmentation, seed, n_segments=DEFAULT_N_SEGMENTS):
+    """A function ``image (H, W, C) -> int labels (H, W), 0..k-1``.
+
+    ``n_segments`` is what a named "slic" or "grid" segmentation asks for
+    (the explainers pass their ``n_segments_``, :func:`auto_n_segments`).
+    """
     if callable(segmentation) and not isinstance(segmentation, SuperpixelSegmenter):
 
         def segment(image):
@@ -45,7 +187,7 @@ def make_segmenter(segmentation, seed):
     if isinstance(segmentation, str):
         segmenter = SuperpixelSegmenter(method=segmentation)
         if segmentation in ("slic", "grid"):
-            segmenter.set_params(n_segments=DEFAULT_N_SEGMENTS)
+            segmenter.set_params(n_segments=int(n_segments))
     else:
         segmenter = clone(segmentation)
     if segmenter.random_state is None:
@@ -58,6 +200,126 @@ def make_segmenter(segmentation, seed):
     return segment
 
 
+def _segmentation_name(segmentation):
+    if isinstance(segmentation, str):
+        return repr(segmentation)
+    if isinstance(segmentation, SuperpixelSegmenter):
+        return f"SuperpixelSegmenter(method={segmentation.method!r})"
+    return "the segmentation callable"
+
+
+def explainer_range(explainer, images):
+    """The intensity range a fitted explainer holds images to (``input_range_``)."""
+    if hasattr(explainer, "input_range_"):
+        return explainer.input_range_
+    return fitted_intensity_range(images)
+
+
+def check_explainer_fill(explainer, images, name):
+    """An explainer's numeric fill parameter ``name`` checked on ``images``.
+
+    Strings (``"blur"``, ``"mean"``) and None (a superpixel's mean) are
+    values of the images by construction and pass.
+    """
+    value = getattr(explainer, name)
+    if value is None or isinstance(value, str):
+        return
+    check_fill(
+        value,
+        name=name,
+        dtype=images.dtype,
+        input_range=explainer_range(explainer, images),
+        owner=type(explainer).__name__,
+    )
+
+
+def fit_superpixels(explainer, images):
+    """What LIME and Kernel SHAP resolve in ``fit``: ``n_segments_``, fill checks.
+
+    ``n_segments_`` is what a "slic" or "grid" segmentation asks for:
+    :func:`auto_n_segments` of the image size for a name, the segmenter's own
+    ``n_segments`` for a :class:`~sklearn_xai.preprocessing.SuperpixelSegmenter`
+    instance, None for methods whose count depends on the image (quickshift,
+    felzenszwalb, a callable). A numeric ``hide_color`` is checked with
+    :func:`check_fill`. Set-ups that can only give constant maps warn with a
+    :class:`~sklearn_xai.utils._warnings.DegenerateExplanationWarning`: one
+    superpixel, or one-pixel superpixels hidden with their own mean.
+    """
+    owner = type(explainer).__name__
+    height, width = images.shape[1:3]
+    hide_color = explainer.hide_color
+    check_explainer_fill(explainer, images, "hide_color")
+    segmentation = explainer.segmentation
+    if isinstance(segmentation, str):
+        method = segmentation
+        n_segments = (
+            auto_n_segments(height, width) if method in ("slic", "grid") else None
+        )
+    elif isinstance(segmentation, SuperpixelSegmenter):
+        method = segmentation.method
+        n_segments = segmentation.n_segments if method in ("slic", "grid") else None
+    else:
+        method, n_segments = None, None
+    explainer.n_segments_ = n_segments
+    if n_segments == 1:
+        warn_degenerate_setup(
+            owner,
+            f"segmentation={_segmentation_name(segmentation)} cuts the "
+            f"{height}x{width} images into one superpixel (n_segments_=1)",
+            "Ask for more segments, or explain these small images with "
+            "OcclusionExplainer(window=1) instead.",
+        )
+    elif hide_color is None and n_segments is not None:
+        one_pixel = n_segments >= height * width or (
+            method == "slic" and 2 * n_segments >= height * width
+        )
+        if one_pixel:
+            warn_degenerate_setup(
+                owner,
+                f"n_segments={n_segments} cuts the {height}x{width} images into "
+                "one-pixel superpixels, and hide_color=None hides each with "
+                "its own mean colour, which is the pixel itself: no "
+                "perturbation changes the image",
+                f"Use at most {height * width // MIN_SEGMENT_AREA} segments "
+                "(superpixels of 4 pixels or more), or hide_color=0.0.",
+            )
+
+
+def superpixel_causes(explainer, n_segments, unchanged):
+    """Known reasons for constant LIME / Kernel SHAP maps, per image.
+
+    Parameters
+    ----------
+    explainer : LimeExplainer or KernelShapExplainer
+    n_segments : ndarray of int of shape (n,)
+        Superpixels per image.
+    unchanged : ndarray of bool of shape (n,)
+        Whether hiding every superpixel left the image as it was.
+
+    Returns
+    -------
+    causes : list of (ndarray of bool, str)
+        For :func:`~sklearn_xai.utils._warnings.warn_constant_explanations`.
+    """
+    name = _segmentation_name(explainer.segmentation)
+    return [
+        (
+            np.asarray(n_segments) == 1,
+            f"segmentation={name} found a single superpixel in them, so every "
+            "pixel gets the same value (quickshift and felzenszwalb find one "
+            "on small or flat images); use segmentation='slic' or 'grid', "
+            "whose segment count follows the image size.",
+        ),
+        (
+            np.asarray(unchanged, dtype=bool),
+            f"hiding their superpixels changes no pixel (hide_color="
+            f"{explainer.hide_color!r}: with None, superpixels of one pixel "
+            "or of one colour are filled with themselves); use hide_color=0.0 "
+            "or larger superpixels.",
+        ),
+    ]
+
+
 def hide_image(image, segments, hide_color):
     """The image hidden superpixels are replaced with.
 
@@ -68,13 +330,18 @@ def hide_image(image, segments, hide_color):
     segments : ndarray of shape (H, W)
         Superpixel labels ``0..k-1``.
     hide_color : None, "blur" or float
-        None: each superpixel's mean colour (lime's default, rounded towards
-        zero for integer images as lime does); "blur": a Gaussian blur with a
-        sigma of a tenth of the image side; a number: that constant.
+        None: each superpixel's mean colour (lime's default); "blur": the
+        library's Gaussian blur (:func:`~sklearn_xai.utils._blur.blur_images`,
+        sigma a tenth of the longer image side); a number:
+        that constant (checked beforehand with :func:`check_fill`).
 
     Returns
     -------
-    fudged : ndarray of shape (H, W, C), the dtype of ``image``
+    fudged : ndarray of shape (H, W, C)
+        In the dtype of ``image`` when that holds the fill exactly, else
+        floating point (a mean, a blur or a fractional number on integer
+        images): never rounded, wrapped or clipped (lime truncates means of
+        integer images; on floating-point images both agree).
     """
     if hide_color is None:
         k = int(segments.max()) + 1
@@ -88,18 +355,13 @@ def hide_image(image, segments, hide_color):
             axis=1,
         )
         means = sums / np.maximum(counts, 1)[:, np.newaxis]
-        return means[segments].astype(image.dtype)
+        return exact_fill(means[segments], image.dtype)
     if isinstance(hide_color, str):  # "blur"
-        import cv2
-
-        sigma = max(image.shape[:2]) / 10
-        blurred = cv2.GaussianBlur(
-            image.astype(np.float32), (0, 0), sigmaX=sigma, sigmaY=sigma
-        ).reshape(image.shape)
-        return blurred.astype(image.dtype)
-    fudged = np.empty_like(image)
-    fudged[...] = hide_color
-    return fudged
+        blurred = blur_images(image[np.newaxis])[0]
+        if np.issubdtype(image.dtype, np.floating):
+            return blurred.astype(image.dtype)
+        return blurred
+    return np.broadcast_to(exact_fill(hide_color, image.dtype), image.shape).copy()
 
 
 def perturbed_images(image, fudged, segments, masks):
@@ -116,7 +378,9 @@ def perturbed_images(image, fudged, segments, masks):
 
     Returns
     -------
-    images : ndarray of shape (m, H, W, C), the dtype of ``image``
+    images : ndarray of shape (m, H, W, C)
+        In the dtype of ``image``, or floating point when ``fudged`` is (the
+        fill rule: nothing is rounded).
 
     Examples
     --------

@@ -8,12 +8,30 @@ import numpy as np
 
 from .._adapter import batched_predict_proba
 from ..base import BaseExplainer
-from ..utils._compat import Interval
+from ..utils._compat import Interval, StrOptions
+from ..utils._warnings import warn_constant_explanations, warn_degenerate_setup
+from ._perturbation import check_explainer_fill
 
 #: Grid bits are drawn this many masks at a time, bounding the float64
 #: temporary of the draw whatever ``n_masks`` is (the stream of draws is the
 #: same as one big draw).
 _DRAW_CHUNK = 1024
+
+
+def auto_mask_size(height, width):
+    """The default RISE grid side ``s`` for ``height x width`` images.
+
+    ``min(8, max(2, min(H, W) // 4))``: cells of about 4 pixels on images up
+    to 32x32 (a 2x2 grid on 8x8 digits, 4x4 on 16x16) and the authors' 8x8
+    grid from 32x32 up (cells of 28 pixels at 224x224).
+
+    Examples
+    --------
+    >>> from sklearn_xai.attribution._rise import auto_mask_size
+    >>> auto_mask_size(8, 8), auto_mask_size(16, 16), auto_mask_size(224, 224)
+    (2, 4, 8)
+    """
+    return min(8, max(2, min(height, width) // 4))
 
 
 def draw_masks(rng, n_masks, mask_size, p_keep, image_size):
@@ -78,7 +96,7 @@ def _rise_one(image, target, seed, explainer):
     n_masks, p_keep = explainer.n_masks, explainer.p_keep
     rng = np.random.RandomState(seed)
     grids, shifts = draw_masks(
-        rng, n_masks, explainer.mask_size, p_keep, (height, width)
+        rng, n_masks, explainer.mask_size_, p_keep, (height, width)
     )
     dtype = image.dtype if np.issubdtype(image.dtype, np.floating) else np.float32
     baseline = np.asarray(explainer.baseline, dtype=dtype)
@@ -95,6 +113,8 @@ def _rise_one(image, target, seed, explainer):
 
     base = proba(image[np.newaxis])[0]
     saliency = np.zeros((height, width))
+    coverage = np.zeros((height, width))  # sum_i M_i, for the centring
+    score_sum = 0.0
     for start in range(0, n_masks, explainer.batch_size):
         stop = min(start + explainer.batch_size, n_masks)
         masks = build_masks(grids[start:stop], shifts[start:stop], (height, width))
@@ -105,25 +125,60 @@ def _rise_one(image, target, seed, explainer):
         # Mask by mask, in a fixed order: the sum does not depend on batch_size.
         for score, mask in zip(scores, masks, strict=True):
             saliency += score * mask
+            coverage += mask
+            score_sum += float(score)
+    mean_score = score_sum / n_masks
+    if explainer.center:
+        # sum_i (p_i - mean p) M_i: each mask weighted by how much its score
+        # beats the average masked score.
+        saliency -= mean_score * coverage
     saliency /= n_masks * p_keep
-    return saliency.astype(np.float32), {"base_proba": float(base)}
+    details = {"base_proba": float(base), "mean_score": mean_score}
+    return saliency.astype(np.float32), details
 
 
 class RISEExplainer(BaseExplainer):
     """RISE: randomized input sampling for explanation (Petsiuk et al., 2018).
 
     ``n_masks`` random smooth masks ``M_i`` are drawn: binary ``s x s`` grids
-    (``s = mask_size``) whose cells are kept with probability ``p_keep``,
+    (``s = mask_size_``) whose cells are kept with probability ``p_keep``,
     upsampled bilinearly to ``(s + 1) * ceil(H / s)`` by
     ``(s + 1) * ceil(W / s)`` and cropped to ``H x W`` at a random shift of
     less than one cell. Each masked image ``I * M_i + baseline * (1 - M_i)``
-    is classified, and the saliency is the probability-weighted mean mask,
+    is classified, giving scores :math:`p_i = p_{target}(I \\odot M_i)`, and
+    the paper's saliency is the probability-weighted mean mask,
 
-    .. math:: S = \\frac{1}{N p_{keep}} \\sum_i p_{target}(I \\odot M_i) M_i,
+    .. math:: S = \\frac{1}{N p_{keep}} \\sum_i p_i M_i.
 
-    so a pixel scores high when keeping it goes with a high probability. The
-    map has the scale of a probability (a classifier of constant probability
-    ``c`` gets ``c`` everywhere, up to the sampling noise of the masks).
+    :math:`S` carries a large constant offset: every pixel gets about the
+    mean masked score :math:`\\bar p = \\frac{1}{N} \\sum_i p_i` (a classifier
+    of constant probability ``c`` gets ``c`` everywhere), and the part that
+    tells pixels apart is a few percent on top of it (a CNN on 32x32 faces:
+    maps from 0.58 to 0.66). Shown as they are, such maps are one solid colour and
+    every map looks equally dense to the complexity metrics. By default
+    (``center=True``) the map is therefore the saliency *relative to the
+    mean masked score*, each mask weighted by how much its score beats the
+    average:
+
+    .. math::
+
+        S_c = \\frac{1}{N p_{keep}} \\sum_i (p_i - \\bar p) M_i
+            = S - \\bar p \\, \\frac{\\bar M}{p_{keep}},
+        \\qquad \\bar M = \\frac{1}{N} \\sum_i M_i,
+
+    that is :math:`\\widehat{\\mathrm{Cov}}(p_i, M_i(x)) / p_{keep}`: positive
+    where keeping the pixel goes with a higher probability, negative where
+    it goes with a lower one, 0 where the pixel does not matter (a classifier
+    of constant probability gets an all-zero map). As :math:`E[M] = p_{keep}`,
+    :math:`S_c \\approx S - \\bar p`; subtracting :math:`\\bar M / p_{keep}`
+    rather than 1 also removes the sampling noise of the masks' coverage.
+    For a target probability linear in the pixels, :math:`f(J) = c + \\sum_y
+    w_y J_y`, :math:`S_c(x) = \\frac{1}{p_{keep}} \\sum_y w_y (I_y - b)
+    \\widehat{\\mathrm{Cov}}(M(y), M(x))`; with independent pixels this is
+    :math:`w_x (I_x - E[\\text{masked } I_x])`, gradient times input relative
+    to the average masked image, and RISE's smooth masks blur it by their
+    covariance. ``center=False`` returns the paper's :math:`S`, and
+    ``details.mean_score`` holds :math:`\\bar p`.
 
     Only ``predict_proba`` is called, so any classifier can be explained.
     The grid bits and shifts (a few bytes per mask) are drawn up front from
@@ -141,12 +196,25 @@ class RISEExplainer(BaseExplainer):
         :class:`~sklearn.frozen.FrozenEstimator`.
     n_masks : int, default=2000
         Number of random masks per image.
-    mask_size : int, default=8
-        Side ``s`` of the random ``s x s`` grid before upsampling.
+    mask_size : "auto" or int, default="auto"
+        Side ``s`` of the random ``s x s`` grid before upsampling (a cell is
+        about ``H / s`` pixels). ``"auto"`` follows the image size:
+        ``min(8, max(2, min(H, W) // 4))``, cells of about 4 pixels up to
+        32x32 images (a 2x2 grid on 8x8 digits) and the authors' 8x8 grid
+        from 32x32 up. Resolved in ``fit`` into ``mask_size_``. ``s = 1``
+        gives uniform masks and so a constant map (a warning).
     p_keep : float, default=0.5
-        Probability that a grid cell is kept (in (0, 1]).
+        Probability that a grid cell is kept (in (0, 1]; 1 keeps everything
+        and gives a constant map, with a warning).
     baseline : float, default=0.0
-        The value masked pixels are blended towards.
+        The value masked pixels are blended towards (0.0 is black, as the
+        deletion metrics' default ``baseline="black"``). It must lie in the
+        images' range (0-255 for uint8, [0, 1] for floats in [0, 1], any
+        finite value for other floats), else ``fit`` raises a ValueError.
+    center : bool, default=True
+        Return the saliency relative to the mean masked score, :math:`S_c`
+        above (what the method means, shown and scored without its
+        offset); False returns the paper's raw :math:`S`.
     batch_size : int, default=32
         Masked images per model call (bounds memory).
     n_jobs : int or None, default=None
@@ -173,10 +241,25 @@ class RISEExplainer(BaseExplainer):
         ``H * W * C``.
     input_ndim_ : int
         Layout of the fitted images (2 flattened, 3 gray, 4 channels last).
+    mask_size_ : int
+        The grid side used (``mask_size`` resolved for the image size).
+
+    Warns
+    -----
+    DegenerateExplanationWarning
+        In ``fit``, when every mask is uniform (``mask_size_=1`` or
+        ``p_keep=1``), saying what to change; in ``explain``, when maps came
+        out constant, with their count.
 
     See Also
     --------
     OcclusionExplainer : Hides one sliding patch at a time.
+
+    Notes
+    -----
+    ``explain(X, return_details=True)`` also returns ``base_proba`` (the
+    target's probability on the unmasked image) and ``mean_score`` (the
+    mean masked score :math:`\\bar p`), one per image.
 
     References
     ----------
@@ -201,9 +284,10 @@ class RISEExplainer(BaseExplainer):
     _parameter_constraints: dict = {
         **BaseExplainer._parameter_constraints,
         "n_masks": [Interval(Integral, 1, None, closed="left")],
-        "mask_size": [Interval(Integral, 1, None, closed="left")],
+        "mask_size": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "p_keep": [Interval(Real, 0, 1, closed="right")],
         "baseline": [Real],
+        "center": ["boolean"],
     }
 
     def __init__(
@@ -211,9 +295,10 @@ class RISEExplainer(BaseExplainer):
         estimator,
         *,
         n_masks=2000,
-        mask_size=8,
+        mask_size="auto",
         p_keep=0.5,
         baseline=0.0,
+        center=True,
         batch_size=32,
         n_jobs=None,
         random_state=None,
@@ -225,16 +310,44 @@ class RISEExplainer(BaseExplainer):
         self.mask_size = mask_size
         self.p_keep = p_keep
         self.baseline = baseline
+        self.center = center
         self.batch_size = batch_size
         self.n_jobs = n_jobs
         self.random_state = random_state
         self.verbose = verbose
         self.image_shape = image_shape
 
+    def _fit_images(self, images):
+        height, width = images.shape[1:3]
+        if isinstance(self.mask_size, str):  # "auto"
+            self.mask_size_ = auto_mask_size(height, width)
+        else:
+            self.mask_size_ = int(self.mask_size)
+        check_explainer_fill(self, images, "baseline")
+        owner = type(self).__name__
+        if self.mask_size_ == 1:
+            warn_degenerate_setup(
+                owner,
+                "mask_size=1 makes every mask uniform (one grid cell stretched "
+                "over the image)",
+                f"Use mask_size='auto' ({auto_mask_size(height, width)} here) "
+                "or at least 2.",
+            )
+        elif self.p_keep == 1:
+            warn_degenerate_setup(
+                owner,
+                "p_keep=1 keeps every grid cell, so every masked image is the "
+                "image itself",
+                "Use p_keep < 1 (the authors use 0.5).",
+            )
+
     def _explain(self, images, targets, seeds):
+        check_explainer_fill(self, images, "baseline")
         attributions, per_image = self._map_images(
             _rise_one, images, targets, seeds, self
         )
+        warn_constant_explanations(attributions, owner=type(self).__name__)
         return attributions, {
-            "base_proba": np.array([d["base_proba"] for d in per_image])
+            key: np.array([d[key] for d in per_image])
+            for key in ("base_proba", "mean_score")
         }

@@ -11,6 +11,7 @@ from sklearn.base import BaseEstimator
 
 from .._adapter import batched_predict_proba
 from ..utils._validation import label_indices, validate_images
+from ..utils._warnings import DegenerateExplanationWarning
 
 
 class _Images(BaseEstimator):
@@ -140,30 +141,6 @@ def direction(*, greater_is_better):
 #: A map is constant when ``max - min <= CONSTANT_RTOL * max|a| + CONSTANT_ATOL``.
 CONSTANT_RTOL = 1e-6
 CONSTANT_ATOL = 1e-12
-
-
-class DegenerateExplanationWarning(UserWarning):
-    """Some attribution maps given to a metric were constant; they score NaN.
-
-    A constant map (all pixels equal, e.g. all zero) ranks no pixel above
-    another, so it explains nothing; every metric of
-    :mod:`sklearn_xai.metrics` returns NaN for it rather than a number that
-    would reward it, and warns once per call with the count.
-
-    Examples
-    --------
-    >>> import warnings
-    >>> import numpy as np
-    >>> from sklearn_xai.metrics import DegenerateExplanationWarning, sparseness
-    >>> a = np.zeros((2, 4, 4)); a[1, 0, 0] = 1.0
-    >>> with warnings.catch_warnings(record=True) as caught:
-    ...     warnings.simplefilter("always")
-    ...     scores = sparseness(a)
-    >>> scores
-    array([   nan, 0.9375])
-    >>> caught[0].category is DegenerateExplanationWarning
-    True
-    """
 
 
 def degenerate_maps(attributions):

@@ -44,6 +44,7 @@ from sklearn.utils import Bunch
 
 from ..utils._blur import blur_images
 from ..utils._compat import HasMethods, Interval, StrOptions, validate_params
+from ..utils._intensity import fitted_intensity_range
 from ..utils._seeds import TIES, call_seed, image_rngs
 from ._checks import (
     check_attributions,
@@ -90,8 +91,24 @@ def _fill(images, baseline):
 
     Returns ``(n, H, W, C)`` for "blur", else ``(n or 1, 1, 1, C)``, in the
     images' dtype when that holds the values exactly (8-bit images stay
-    8-bit under a black baseline), else float64.
+    8-bit under a black baseline), else floating point: the fill rule of
+    :mod:`~sklearn_xai.attribution._perturbation`, which the explainers'
+    ``hide_color`` and ``baseline`` follow too. A number must lie in the
+    images' range (0-255 for uint8, [0, 1] for floats in [0, 1], any finite
+    value for other floats): otherwise a ValueError naming ``baseline``.
     """
+    from ..attribution._perturbation import check_fill
+
+    if not isinstance(baseline, str):
+        check_fill(
+            baseline,
+            name="baseline",
+            dtype=images.dtype,
+            input_range=fitted_intensity_range(images),
+        )
+    elif baseline == "blur" and images.dtype.kind in "biu":
+        # A blur of integer images is not rounded back to integers.
+        return blur_images(images)
     if isinstance(baseline, str) and baseline == "blur":
         return blur_images(images).astype(images.dtype)
     if isinstance(baseline, str) and baseline == "mean":
@@ -266,7 +283,13 @@ def deletion_curve(
         means 100, or one pixel per step for smaller images.
     baseline : {"black", "mean", "blur"} or float, default="black"
         What deleted pixels become: 0, each image's per-channel mean, the
-        blurred image, or that number.
+        blurred image, or that number. The default black (0) is also the
+        default fill of the explainers that hide pixels (LIME, Kernel SHAP,
+        occlusion, RISE), so an explanation is scored with the removal it
+        was made with. A number must lie in the images' range (0-255 for
+        uint8, [0, 1] for floats in [0, 1], any finite value for other
+        floats), else a ValueError; on integer images a fractional number, a
+        mean or a blur is kept in floating point, never rounded.
     image_shape : tuple of int or None, default=None
         ``(H, W)`` or ``(H, W, C)`` of flattened ``X``.
     batch_size : int, default=64
@@ -364,7 +387,12 @@ def insertion_curve(
         means 100, or one pixel per step for smaller images.
     baseline : {"black", "mean", "blur"} or float, default="blur"
         The image pixels are revealed on: 0, each image's per-channel mean,
-        the blurred image, or that number.
+        the blurred image, or that number (Petsiuk et al. start from a
+        blurred image: a constant start is far from every training image). A
+        number must lie in the images' range (0-255 for uint8, [0, 1] for
+        floats in [0, 1], any finite value for other floats), else a
+        ValueError; on integer images a fractional number, a mean or a blur
+        is kept in floating point.
     image_shape : tuple of int or None, default=None
         ``(H, W)`` or ``(H, W, C)`` of flattened ``X``.
     batch_size : int, default=64
@@ -465,7 +493,13 @@ def deletion_auc(
         means 100, or one pixel per step for smaller images.
     baseline : {"black", "mean", "blur"} or float, default="black"
         What deleted pixels become: 0, each image's per-channel mean, the
-        blurred image, or that number.
+        blurred image, or that number. The default black (0) is also the
+        default fill of the explainers that hide pixels (LIME, Kernel SHAP,
+        occlusion, RISE), so an explanation is scored with the removal it
+        was made with. A number must lie in the images' range (0-255 for
+        uint8, [0, 1] for floats in [0, 1], any finite value for other
+        floats), else a ValueError; on integer images a fractional number, a
+        mean or a blur is kept in floating point, never rounded.
     image_shape : tuple of int or None, default=None
         ``(H, W)`` or ``(H, W, C)`` of flattened ``X``.
     batch_size : int, default=64
@@ -561,7 +595,11 @@ def insertion_auc(
         Number of insertion steps, at most the number of pixels; None
         means 100, or one pixel per step for smaller images.
     baseline : {"black", "mean", "blur"} or float, default="blur"
-        The image pixels are revealed on (Petsiuk et al. use a blur).
+        The image pixels are revealed on (Petsiuk et al. use a blur). A
+        number must lie in the images' range (0-255 for uint8, [0, 1] for
+        floats in [0, 1], any finite value for other floats), else a
+        ValueError; on integer images a fractional number, a mean or a blur
+        is kept in floating point.
     image_shape : tuple of int or None, default=None
         ``(H, W)`` or ``(H, W, C)`` of flattened ``X``.
     batch_size : int, default=64
@@ -687,7 +725,13 @@ def pixel_flipping(
         Number of steps :math:`L`; None perturbs every region.
     baseline : {"black", "mean", "blur"} or float, default="black"
         What perturbed pixels become: 0, each image's per-channel mean, the
-        blurred image, or that number.
+        blurred image, or that number. The default black (0) is also the
+        default fill of the explainers that hide pixels (LIME, Kernel SHAP,
+        occlusion, RISE), so an explanation is scored with the removal it
+        was made with. A number must lie in the images' range (0-255 for
+        uint8, [0, 1] for floats in [0, 1], any finite value for other
+        floats), else a ValueError; on integer images a fractional number, a
+        mean or a blur is kept in floating point, never rounded.
     return_curve : bool, default=False
         Whether to return the probabilities along the way too.
     image_shape : tuple of int or None, default=None
@@ -890,7 +934,13 @@ def faithfulness_correlation(
         Pixels per subset: a number below the number of pixels, or a
         fraction of them.
     baseline : {"black", "mean", "blur"} or float, default="black"
-        What removed pixels become.
+        What removed pixels become. The default black (0) is also the
+        default fill of the explainers that hide pixels (LIME, Kernel SHAP,
+        occlusion, RISE), so an explanation is scored with the removal it
+        was made with. A number must lie in the images' range (0-255 for
+        uint8, [0, 1] for floats in [0, 1], any finite value for other
+        floats), else a ValueError; on integer images a fractional number, a
+        mean or a blur is kept in floating point, never rounded.
     n_repeats : int, default=1
         Independent repetitions of the whole estimate; the result is their
         mean.

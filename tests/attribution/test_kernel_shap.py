@@ -15,6 +15,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 from sklearn_xai.attribution import KernelShapExplainer, LimeExplainer
 from sklearn_xai.attribution._kernel_shap import sample_coalitions, solve_shapley
 from sklearn_xai.datasets import load_digit_images
+from sklearn_xai.metrics import DegenerateExplanationWarning
 from sklearn_xai.neural_network import CNNClassifier
 
 HIDE = 0.5  # the baseline: hidden superpixels become this grey
@@ -308,7 +309,9 @@ def test_one_segment_gets_the_whole_gain(digits):
     X, clf = digits
     image = X[700]
     label = label_of(clf, image)
-    details = ours(clf, image, lambda im: np.zeros((16, 16), int), label, 10, 0)
+    # One player: the map is constant, and the explainer says why.
+    with pytest.warns(DegenerateExplanationWarning, match="a single superpixel"):
+        details = ours(clf, image, lambda im: np.zeros((16, 16), int), label, 10, 0)
     assert details.exact[0] and details.n_evaluations[0] == 2
     gain = details.full_value[0] - details.base_value[0]
     np.testing.assert_allclose(details.segment_values[0], [gain], atol=1e-15)

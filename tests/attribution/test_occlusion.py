@@ -1,6 +1,7 @@
 """OcclusionExplainer: agreement with captum's Occlusion, any classifier, errors."""
 
 import pickle
+import warnings
 
 import numpy as np
 import pytest
@@ -16,6 +17,7 @@ from sklearn.pipeline import Pipeline
 
 from sklearn_xai.attribution import OcclusionExplainer
 from sklearn_xai.datasets import load_digit_images
+from sklearn_xai.metrics import DegenerateExplanationWarning
 from sklearn_xai.neural_network import CNNClassifier
 from sklearn_xai.preprocessing import ImageNormalizer
 
@@ -189,22 +191,135 @@ def test_baseline_options(cnn, data, baseline):
         assert explainer.baseline_ == baseline
 
 
-def test_uint8_images_keep_their_dtype_with_a_rounded_baseline(data):
+def _recorder(seen):
+    class Recorder(DummyClassifier):
+        def predict_proba(self, X):
+            seen.append(np.asarray(X))
+            return super().predict_proba(X)
+
+    return Recorder
+
+
+@pytest.mark.filterwarnings("ignore::sklearn_xai.metrics.DegenerateExplanationWarning")
+def test_uint8_images_keep_their_dtype_under_an_integer_baseline(data):
     X, y = data
     images = np.round(X * 255).astype(np.uint8)
     seen = []
-
-    class Recorder(DummyClassifier):
-        def predict_proba(self, X):
-            seen.append(X.dtype)
-            return super().predict_proba(X)
-
-    clf = Recorder().fit(images, y)
+    clf = _recorder(seen)().fit(images, y)
     explainer = OcclusionExplainer(
-        FrozenEstimator(clf), window=8, stride=8, baseline=300.4
+        FrozenEstimator(clf), window=8, stride=8, baseline=255
     ).fit(images)
+    seen.clear()
     assert np.isfinite(explainer.explain(images[:1])).all()
-    assert set(seen) == {np.dtype(np.uint8)}
+    assert {batch.dtype for batch in seen} == {np.dtype(np.uint8)}
+    assert (seen[-1] == 255).any()
+
+
+@pytest.mark.filterwarnings("ignore::sklearn_xai.metrics.DegenerateExplanationWarning")
+@pytest.mark.parametrize("baseline", [127.6, "mean"])
+def test_fractional_baselines_on_uint8_images_are_never_rounded(data, baseline):
+    X, y = data
+    images = np.round(X * 255).astype(np.uint8)
+    seen = []
+    clf = _recorder(seen)().fit(images, y)
+    explainer = OcclusionExplainer(
+        FrozenEstimator(clf), window=8, stride=8, baseline=baseline
+    ).fit(images)
+    seen.clear()
+    explainer.explain(images[:1])
+    occluded = seen[-1]  # the occluded images: built in floating point
+    assert occluded.dtype.kind == "f"
+    fill = np.broadcast_to(explainer.baseline_, images.shape[1:])
+    np.testing.assert_array_equal(occluded[0][:8, :8], fill[:8, :8])
+    assert not np.array_equal(fill, np.round(fill))
+
+
+@pytest.mark.parametrize(
+    "baseline, kind, match",
+    [
+        (-1.0, "uint8", r"baseline=-1.0 is outside the images' range \[0, 255\]"),
+        (300.4, "uint8", r"baseline=300.4 is outside the images' range \[0, 255\]"),
+        (1e6, "uint8", r"baseline=1000000.0 is outside"),
+        (-0.1, "unit", r"baseline=-0.1 is outside the images' range \[0, 1\]"),
+        (2.0, "unit", r"baseline=2.0 is outside the images' range \[0, 1\]"),
+        (float("nan"), "other", "baseline must be a finite number"),
+    ],
+    ids=["uint8-negative", "uint8-above", "uint8-overflow", "unit-negative",
+         "unit-above", "nan"],
+)  # fmt: skip
+def test_baselines_outside_the_images_range_are_refused(data, baseline, kind, match):
+    X, y = data
+    images = {
+        "uint8": np.round(X * 255).astype(np.uint8),
+        "unit": X,
+        "other": X * 4 - 2,
+    }[kind]
+    clf = DummyClassifier().fit(images.reshape(len(images), -1), y)
+    with pytest.raises(ValueError, match=match):
+        OcclusionExplainer(FrozenEstimator(clf), baseline=baseline).fit(images)
+    # Standardized images have no known range: any finite baseline goes.
+    if kind == "other" and np.isfinite(baseline):
+        OcclusionExplainer(FrozenEstimator(clf), baseline=baseline).fit(images)
+
+
+@pytest.mark.parametrize(
+    "size, window, stride",
+    [
+        ((8, 8), (2, 2), (1, 1)),
+        ((16, 16), (2, 2), (1, 1)),
+        ((32, 32), (4, 4), (2, 2)),
+        ((64, 48), (6, 6), (3, 3)),
+        ((224, 224), (28, 28), (14, 14)),
+        ((3, 3), (1, 1), (1, 1)),
+        ((1, 5), (1, 1), (1, 1)),
+    ],
+    ids=["digits", "16", "32", "64x48", "224", "3x3", "one-row"],
+)
+@pytest.mark.filterwarnings("ignore::sklearn_xai.metrics.DegenerateExplanationWarning")
+def test_default_window_follows_the_image_size(size, window, stride):
+    images = np.random.default_rng(0).random((4, *size, 1))
+    flat = images.reshape(4, -1)
+    clf = LogisticRegression().fit(flat, [0, 1, 0, 1])
+    explainer = OcclusionExplainer(FrozenEstimator(clf), image_shape=(*size, 1))
+    explainer.fit(flat)
+    assert explainer.window_ == window and explainer.stride_ == stride
+    # An explicit window gets half of itself as the default stride.
+    explainer.set_params(window=(1, size[1])).fit(flat)
+    assert explainer.window_ == (1, size[1])
+    assert explainer.stride_ == (1, max(1, size[1] // 2))
+
+
+def test_default_maps_of_8x8_digits_are_not_constant():
+    # The former default window (8) covered the whole 8x8 image: one value.
+    X, y = load_digit_images(return_X_y=True)
+    flat = X.reshape(len(X), -1)
+    clf = LogisticRegression(max_iter=1000).fit(flat[:500], y[:500])
+    explainer = OcclusionExplainer(FrozenEstimator(clf), image_shape=(8, 8)).fit(flat)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DegenerateExplanationWarning)
+        maps = explainer.explain(flat[500:510])
+    assert [len(np.unique(m)) > 20 for m in maps] == [True] * 10
+
+
+def test_a_window_covering_the_image_warns_at_fit_and_explain(data):
+    X, y = data
+    clf = LogisticRegression(max_iter=200).fit(X.reshape(len(X), -1), y)
+    flat = X.reshape(len(X), -1)
+    explainer = OcclusionExplainer(
+        FrozenEstimator(clf), window=SIZE, image_shape=(SIZE, SIZE, 3)
+    )
+    with pytest.warns(
+        DegenerateExplanationWarning,
+        match=r"window=16 covers the whole 16x16 image.*window='auto' \(2 here\)",
+    ):
+        explainer.fit(flat)
+    with pytest.warns(DegenerateExplanationWarning, match="2 of 2 attribution maps"):
+        maps = explainer.explain(flat[:2])
+    assert all(len(np.unique(m)) == 1 for m in maps)
+    # A window spanning one axis only still tells the other axis's pixels apart.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DegenerateExplanationWarning)
+        explainer.set_params(window=(SIZE, 4), stride=4).fit(flat).explain(flat[:2])
 
 
 def test_batch_size_and_n_jobs_do_not_change_results(forest, data):
@@ -272,6 +387,8 @@ def test_bad_input_gets_clear_errors(cnn, data):
         OcclusionExplainer(frozen, stride=0).fit(X)
     with pytest.raises(ValueError, match="'baseline' parameter"):
         OcclusionExplainer(frozen, baseline="median").fit(X)
+    with pytest.raises(ValueError, match="'window' parameter"):
+        OcclusionExplainer(frozen, window="big").fit(X)
     # A stride beyond the window is fine where the window spans the image.
     OcclusionExplainer(frozen, window=(SIZE, 4), stride=(99, 4)).fit(X)
 

@@ -3,6 +3,7 @@
 import math
 import pickle
 import tracemalloc
+import warnings
 
 import cv2
 import numpy as np
@@ -16,9 +17,13 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 
 from sklearn_xai.attribution import RISEExplainer
+from sklearn_xai.attribution._rise import auto_mask_size
 from sklearn_xai.datasets import load_digit_images
+from sklearn_xai.metrics import DegenerateExplanationWarning, sparseness
 from sklearn_xai.neural_network import CNNClassifier
 from sklearn_xai.preprocessing import ImageNormalizer
+from sklearn_xai.visualization import overlay_attribution
+from sklearn_xai.visualization._overlay import normalize_attribution
 
 SIZE = 16
 
@@ -91,15 +96,36 @@ def reference_masks(seed, n_masks, s, p_keep, height, width):
     return np.array(masks)
 
 
-def naive_rise(predict_proba, image, target, masks, p_keep, baseline):
-    """saliency = 1 / (N p) sum_i p_target(I * M_i + b * (1 - M_i)) M_i."""
-    saliency = np.zeros(masks.shape[1:])
+def naive_rise(predict_proba, image, target, masks, p_keep, baseline, center=False):
+    """saliency = 1 / (N p) sum_i (p_i - c) M_i, p_i = p_target(I M_i + b (1 - M_i)).
+
+    ``c`` is 0 for the paper's map, the mean of the p_i for the centred one.
+    """
+    scores = []
     for mask in masks:
         masked = image * mask[..., None] + baseline * (1 - mask[..., None])
-        saliency += predict_proba(masked[None])[0, target] * mask
-    return saliency / (len(masks) * p_keep)
+        scores.append(predict_proba(masked[None])[0, target])
+    scores = np.array(scores)
+    if center:
+        scores = scores - scores.mean()
+    return np.einsum("i,ihw->hw", scores, masks) / (len(masks) * p_keep)
 
 
+def with_seed(explainer, seed):
+    """Make ``explainer`` draw every image's masks from ``seed``.
+
+    The reference masks are drawn from a known seed; how an explainer derives
+    an image's seed from ``random_state`` is another test's business.
+    """
+
+    def seeds(images):
+        return [seed] * (images if isinstance(images, int) else len(images))
+
+    explainer._image_seeds = seeds
+    return explainer
+
+
+@pytest.mark.parametrize("center", [False, True], ids=["paper", "centred"])
 @pytest.mark.parametrize(
     "n_masks, mask_size, p_keep, baseline, size",
     [
@@ -110,7 +136,7 @@ def naive_rise(predict_proba, image, target, masks, p_keep, baseline):
     ids=["defaults", "sparse-grey-baseline", "odd-size-keep-all"],
 )
 def test_equals_a_naive_loop_over_the_papers_masks(
-    data, n_masks, mask_size, p_keep, baseline, size
+    data, n_masks, mask_size, p_keep, baseline, size, center
 ):
     X, _ = data
     images = X[:2, : size[0], : size[1]]
@@ -122,22 +148,119 @@ def test_equals_a_naive_loop_over_the_papers_masks(
         mask_size=mask_size,
         p_keep=p_keep,
         baseline=baseline,
+        center=center,
         batch_size=4,
         random_state=11,
         image_shape=(*size, 3),
-    ).fit(flat)
-    ours, details = explainer.explain(flat, target=[0, 2], return_details=True)
+    )
+    if p_keep == 1.0:  # every mask keeps everything: a constant map
+        with pytest.warns(DegenerateExplanationWarning, match="p_keep=1"):
+            explainer.fit(flat)
+    else:
+        explainer.fit(flat)
+    with_seed(explainer, 11)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DegenerateExplanationWarning)
+        ours, details = explainer.explain(flat, target=[0, 2], return_details=True)
 
     def predict_proba(batch):
         return clf.predict_proba(batch.reshape(len(batch), -1))
 
+    masks = reference_masks(11, n_masks, mask_size, p_keep, *size)
     for i, target in enumerate([0, 2]):
-        masks = reference_masks(11, n_masks, mask_size, p_keep, *size)
-        expected = naive_rise(predict_proba, images[i], target, masks, p_keep, baseline)
+        expected = naive_rise(
+            predict_proba, images[i], target, masks, p_keep, baseline, center
+        )
         np.testing.assert_allclose(ours[i], expected, rtol=1e-5, atol=1e-7)
         assert details.base_proba[i] == pytest.approx(
             predict_proba(images[i : i + 1])[0, target]
         )
+        masked = images[i] * masks[..., None] + baseline * (1 - masks[..., None])
+        assert details.mean_score[i] == pytest.approx(
+            predict_proba(masked)[:, target].mean()
+        )
+
+
+class LinearProba(ClassifierMixin, BaseEstimator):
+    """Two classes; P(1) = 0.5 + w . x, linear in the pixels (small w)."""
+
+    def __init__(self, w=None):
+        self.w = w
+
+    def fit(self, X, y=None):
+        self.classes_ = np.array([0, 1])
+        return self
+
+    def predict_proba(self, X):
+        p = 0.5 + np.asarray(X, dtype=np.float64).reshape(len(X), -1) @ self.w
+        return np.column_stack([1 - p, p])
+
+
+@pytest.mark.parametrize("baseline", [0.0, 0.3])
+def test_centred_rise_of_a_linear_model_in_closed_form(data, baseline):
+    # For P(1) = 0.5 + sum_y w_y J_y, masked images J = b + (I - b) M give
+    # p_i - mean p = sum_y w_y (I_y - b) (M_i(y) - mean M(y)), so
+    #   S_c(x) = 1/p sum_y w_y (I_y - b) Cov(M(y), M(x)),
+    # the empirical covariance of the masks, exactly. (With independent pixels
+    # Cov = p (1 - p) delta: S_c = w (I - E[masked I]).)
+    X, _ = data
+    image = X[0]
+    flat = X[:1].reshape(1, -1)
+    w = np.random.default_rng(0).normal(scale=1e-3, size=flat.shape[1])
+    n_masks, s, p_keep = 300, 4, 0.5
+    explainer = RISEExplainer(
+        FrozenEstimator(LinearProba(w).fit(flat)),
+        n_masks=n_masks,
+        mask_size=s,
+        p_keep=p_keep,
+        baseline=baseline,
+        image_shape=(SIZE, SIZE, 3),
+    ).fit(flat)
+    ours = with_seed(explainer, 5).explain(flat, target=1)[0]
+    masks = reference_masks(5, n_masks, s, p_keep, SIZE, SIZE).astype(np.float64)
+    masks = masks.reshape(n_masks, -1)
+    centred = masks - masks.mean(axis=0)
+    covariance = centred.T @ centred / n_masks  # (H*W, H*W)
+    weighted = ((image - baseline) * w.reshape(image.shape)).sum(axis=-1).ravel()
+    expected = (weighted @ covariance / p_keep).reshape(SIZE, SIZE)
+    np.testing.assert_allclose(ours, expected, rtol=1e-4, atol=1e-9)
+    # The pixels the model weighs positively on the image come out positive.
+    assert np.corrcoef(ours.ravel(), weighted)[0, 1] > 0.1
+
+
+def test_centred_maps_show_and_score_what_the_method_means():
+    # The paper's map is the mean masked score plus a few percent: shown as it
+    # is, every pixel sits high on the colour scale (a solid red overlay) and
+    # the complexity metrics see a dense map. The centred map is neither.
+    X, y = load_digit_images(return_X_y=True)
+    flat = X.reshape(len(X), -1)
+    clf = LogisticRegression(max_iter=1000).fit(flat[:500], y[:500])
+    images = X[500:508]
+    params = dict(n_masks=500, image_shape=(8, 8), random_state=0)
+    raw = RISEExplainer(FrozenEstimator(clf), center=False, **params).fit(flat)
+    centred = RISEExplainer(FrozenEstimator(clf), **params).fit(flat)
+    raw_maps = raw.explain(images.reshape(8, -1))
+    maps, details = centred.explain(images.reshape(8, -1), return_details=True)
+    # Same masks, same scores: the two differ by the mean masked score times
+    # the masks' coverage over p_keep, about the mean score everywhere.
+    offset = (raw_maps - maps).reshape(8, -1)
+    np.testing.assert_allclose(offset.mean(axis=1), details.mean_score, rtol=0.1)
+    red_raw, red_centred = [], []
+    for image, r, c in zip(images, raw_maps, maps, strict=True):
+        # The colour scale: every raw pixel high on it (at least 0.48 here),
+        # while the centred map spans it (its weakest pixels uncoloured).
+        assert normalize_attribution(r).min() > 0.4
+        assert (normalize_attribution(c) < 0.5).mean() > 0.1
+        assert normalize_attribution(c).min() < 0.3
+        solid, shown = overlay_attribution(image, r), overlay_attribution(image, c)
+        red_raw.append((solid[..., 0] > solid[..., 2] + 40).mean())
+        red_centred.append((shown[..., 0] > shown[..., 2] + 40).mean())
+    # Share of pixels tinted red: 0.89 to 1 raw, 0.3 to 0.78 centred.
+    assert min(red_raw) > 0.85 and np.mean(red_raw) > 0.95
+    assert max(red_centred) < 0.85 and np.mean(red_centred) < 0.65
+    # Sparseness (a Gini index) reads the offset as a dense map: about 0.05.
+    dense, focused = sparseness(raw_maps), sparseness(maps)
+    assert (focused > dense + 0.08).all() and focused.mean() > 3 * dense.mean()
 
 
 def test_constant_classifier_gets_its_probability_everywhere(data):
@@ -149,9 +272,11 @@ def test_constant_classifier_gets_its_probability_everywhere(data):
         n_masks=n_masks,
         mask_size=4,
         p_keep=p_keep,
+        center=False,
         random_state=5,
         image_shape=(SIZE, SIZE, 3),
     ).fit(X.reshape(len(X), -1))
+    with_seed(explainer, 5)
     saliency = explainer.explain(X[:1].reshape(1, -1), target=0)[0]
     # Exactly c * mean_i(M_i) / p_keep ...
     masks = reference_masks(5, n_masks, 4, p_keep, SIZE, SIZE)
@@ -160,6 +285,12 @@ def test_constant_classifier_gets_its_probability_everywhere(data):
     # ... which converges to c, since E[M] = p_keep.
     assert saliency.mean() == pytest.approx(0.75, abs=0.02)
     np.testing.assert_allclose(saliency, 0.75, atol=0.1)
+    # Centred, nothing is left: a constant model has no explanation, and the
+    # explainer says so.
+    explainer.set_params(center=True)
+    with pytest.warns(DegenerateExplanationWarning, match="1 of 1 attribution maps"):
+        centred = explainer.explain(X[:1].reshape(1, -1), target=0)[0]
+    np.testing.assert_allclose(centred, 0.0, atol=1e-12)
 
 
 def test_saliency_concentrates_where_the_classifier_looks():
@@ -193,7 +324,8 @@ def test_explains_a_forest_on_flattened_images(data):
     ).fit(flat, y)
     attributions = explainer.explain(flat[:2])
     assert attributions.shape == (2, SIZE, SIZE) and attributions.dtype == np.float32
-    assert np.isfinite(attributions).all() and (attributions >= 0).all()
+    assert np.isfinite(attributions).all()
+    assert (explainer.set_params(center=False).explain(flat[:2]) >= 0).all()
     assert explainer.transform(flat[:2]).shape == (2, SIZE * SIZE)
 
 
@@ -263,9 +395,9 @@ def test_images_do_not_share_their_sampling_error(data):
     X, y = data
     images = X[:40]
     clf = DummyClassifier(strategy="prior").fit(images.reshape(40, -1), y[:40])
-    explainer = RISEExplainer(clf, n_masks=500, mask_size=4, random_state=0).fit(
-        images, y[:40]
-    )
+    explainer = RISEExplainer(
+        clf, n_masks=500, mask_size=4, center=False, random_state=0
+    ).fit(images, y[:40])
 
     def pattern(maps):
         mean = maps.mean(axis=0)
@@ -311,7 +443,7 @@ def test_clone_params_and_pickle(cnn, data):
     assert params["estimator__C"] == 0.5 and params["p_keep"] == 0.3
     cloned = clone(explainer).set_params(estimator__C=2.0, mask_size=3)
     assert cloned.estimator.C == 2.0 and explainer.estimator.C == 0.5
-    assert cloned.mask_size == 3 and explainer.mask_size == 8
+    assert cloned.mask_size == 3 and explainer.mask_size == "auto"
 
     fitted = RISEExplainer(
         FrozenEstimator(cnn), n_masks=30, mask_size=4, random_state=0
@@ -342,6 +474,10 @@ def test_bad_input_gets_clear_errors(cnn, data):
         RISEExplainer(frozen, mask_size=0).fit(X)
     with pytest.raises(ValueError, match="'baseline' parameter"):
         RISEExplainer(frozen, baseline="mean").fit(X)
+    with pytest.raises(ValueError, match="'center' parameter"):
+        RISEExplainer(frozen, center="yes").fit(X)
+    with pytest.raises(ValueError, match="'mask_size' parameter"):
+        RISEExplainer(frozen, mask_size="big").fit(X)
 
     explainer = RISEExplainer(frozen, n_masks=10, mask_size=4)
     with pytest.raises(NotFittedError):
@@ -357,3 +493,98 @@ def test_bad_input_gets_clear_errors(cnn, data):
         explainer.explain(X[:2], target=[1, 42])
     with pytest.raises(ValueError, match="requires y to be passed"):
         RISEExplainer(LogisticRegression()).fit(X)
+
+
+@pytest.mark.parametrize(
+    "size, expected",
+    [((4, 4), 2), ((8, 8), 2), ((12, 9), 2), ((16, 16), 4), ((32, 32), 8),
+     ((224, 224), 8), ((20, 100), 5)],
+)  # fmt: skip
+def test_mask_size_follows_the_image_size(size, expected):
+    assert auto_mask_size(*size) == expected
+    images = np.random.default_rng(0).random((2, *size, 1))
+    explainer = RISEExplainer(RandomLinearClassifier(), n_masks=4)
+    assert explainer.fit(images, [0, 1]).mask_size_ == expected
+    explainer.set_params(mask_size=3)
+    assert explainer.fit(images, [0, 1]).mask_size_ == 3
+
+
+def test_default_maps_of_8x8_digits_are_not_degenerate():
+    X, y = load_digit_images(return_X_y=True)
+    flat = X.reshape(len(X), -1)
+    clf = LogisticRegression(max_iter=1000).fit(flat[:500], y[:500])
+    explainer = RISEExplainer(
+        FrozenEstimator(clf), n_masks=300, image_shape=(8, 8), random_state=0
+    ).fit(flat)
+    assert explainer.mask_size_ == 2  # 4-pixel cells, not the 1-pixel 8x8 grid
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DegenerateExplanationWarning)
+        maps = explainer.explain(flat[500:510])
+    assert (np.ptp(maps.reshape(10, -1), axis=1) > 1e-3).all()
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        ({"mask_size": 1}, "mask_size=1 makes every mask uniform.*mask_size='auto'"),
+        ({"p_keep": 1.0}, "p_keep=1 keeps every grid cell.*p_keep < 1"),
+    ],
+    ids=["one-cell", "keep-all"],
+)
+def test_set_ups_that_give_constant_maps_warn_at_fit(data, params, match):
+    X, _ = data
+    explainer = RISEExplainer(RandomLinearClassifier(), n_masks=8, **params)
+    with pytest.warns(DegenerateExplanationWarning, match=match):
+        explainer.fit(X[:4], [0, 1, 2, 0])
+    with pytest.warns(DegenerateExplanationWarning, match="2 of 2 attribution maps"):
+        maps = explainer.explain(X[:2])
+    assert (
+        np.ptp(maps.reshape(2, -1), axis=1) <= 1e-6 * np.abs(maps).max() + 1e-12
+    ).all()
+
+
+@pytest.mark.parametrize(
+    "baseline, images, match",
+    [
+        (-1.0, "uint8", r"baseline=-1.0 is outside the images' range \[0, 255\]"),
+        (256.0, "uint8", r"baseline=256.0 is outside the images' range \[0, 255\]"),
+        (1e6, "uint8", r"baseline=1000000.0 is outside"),
+        (-0.5, "unit", r"baseline=-0.5 is outside the images' range \[0, 1\]"),
+        (1.5, "unit", r"baseline=1.5 is outside the images' range \[0, 1\]"),
+        (float("nan"), "unit", "baseline must be a finite number"),
+        (float("inf"), "other", "baseline must be a finite number"),
+    ],
+    ids=["uint8-negative", "uint8-256", "uint8-overflow", "unit-negative",
+         "unit-above-one", "nan", "inf"],
+)  # fmt: skip
+def test_baselines_outside_the_images_range_are_refused(data, baseline, images, match):
+    X, _ = data
+    X = {
+        "uint8": np.round(X * 255).astype(np.uint8),
+        "unit": X,
+        "other": X * 4 - 2,
+    }[images]
+    with pytest.raises(ValueError, match=match):
+        RISEExplainer(RandomLinearClassifier(), baseline=baseline).fit(X, [0] * len(X))
+
+
+@pytest.mark.filterwarnings("ignore::sklearn_xai.metrics.DegenerateExplanationWarning")
+def test_fractional_baselines_on_uint8_images_are_kept_exactly(data):
+    X, _ = data
+    u8 = np.round(X[:2] * 255).astype(np.uint8)
+    seen = []
+
+    class Recorder(RandomLinearClassifier):
+        def predict_proba(self, X):
+            seen.append(np.asarray(X))
+            return super().predict_proba(X)
+
+    explainer = RISEExplainer(
+        Recorder(), n_masks=4, mask_size=4, baseline=127.6, random_state=0
+    ).fit(u8, [0, 1])
+    seen.clear()
+    explainer.explain(u8[:1])
+    masked = seen[-1].reshape(-1, SIZE, SIZE, 3)
+    assert masked.dtype.kind == "f"
+    # Where a mask is 0, the pixel is 127.6 itself, neither 127 nor 128.
+    assert np.isclose(masked, 127.6, atol=1e-4).any()

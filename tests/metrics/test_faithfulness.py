@@ -574,16 +574,15 @@ def test_color_uint8_images_and_baselines(baseline):
     floats = flat.astype(np.float64)
     for func in (deletion_auc, insertion_auc, pixel_flipping):
         score = func(clf, flat, a, baseline=baseline, image_shape=(8, 8, 3))
-        if baseline == "blur":  # an 8-bit blur (truncated), unlike the floats'
-            assert np.isfinite(score).all()
-        else:  # the same values as the float images (no ties to break)
-            expected = func(clf, floats, a, baseline=baseline, image_shape=(8, 8, 3))
-            np.testing.assert_allclose(score, expected, rtol=0, atol=1e-12)
+        # The same values as the float images (no ties to break): a mean, a
+        # blur or 0.5 is kept in floating point, never rounded to 8 bits.
+        expected = func(clf, floats, a, baseline=baseline, image_shape=(8, 8, 3))
+        np.testing.assert_allclose(score, expected, rtol=0, atol=1e-12)
     # Everything deleted: the image is the fill, whatever its dtype.
     curve = deletion_curve(clf, flat, a, n_steps=1, baseline=baseline,
                            image_shape=(8, 8, 3))  # fmt: skip
     if baseline == "blur":
-        filled = blur_images(images).astype(np.uint8)
+        filled = blur_images(images)
     elif baseline == "mean":
         filled = np.broadcast_to(images.mean(axis=(1, 2), keepdims=True), images.shape)
     else:
@@ -594,8 +593,43 @@ def test_color_uint8_images_and_baselines(baseline):
     fill = _fill(images, baseline)
     if baseline == "black":
         assert fill.dtype == np.uint8  # 8-bit images stay 8-bit
-    if baseline in ("mean", 0.5):
-        assert fill.dtype == np.float64  # not rounded to 8 bits
+    else:
+        assert fill.dtype.kind == "f"  # not rounded to 8 bits
+
+
+@pytest.mark.parametrize(
+    "func",
+    [deletion_auc, insertion_curve, pixel_flipping, faithfulness_correlation],
+    ids=lambda f: f.__name__,
+)
+@pytest.mark.parametrize(
+    "baseline, kind, match",
+    [
+        (-1.0, "uint8", r"baseline=-1.0 is outside the images' range \[0, 255\]"),
+        (255.5, "uint8", r"baseline=255.5 is outside the images' range \[0, 255\]"),
+        (1e6, "uint8", r"baseline=1000000.0 is outside"),
+        (-0.25, "unit", r"baseline=-0.25 is outside the images' range \[0, 1\]"),
+        (1.5, "unit", r"baseline=1.5 is outside the images' range \[0, 1\]"),
+        (float("nan"), "other", "baseline must be a finite number"),
+    ],
+    ids=["uint8-negative", "uint8-above", "uint8-overflow", "unit-negative",
+         "unit-above", "nan"],
+)  # fmt: skip
+def test_baselines_outside_the_images_range_are_refused(func, baseline, kind, match):
+    # The fill rule the explainers' hide_color and baseline follow too:
+    # nothing wraps (-1 becoming 255), saturates or overflows.
+    rng = np.random.default_rng(0)
+    images = {
+        "uint8": rng.integers(0, 256, size=(2, 8, 8), dtype=np.uint8),
+        "unit": rng.random((2, 8, 8)),
+        "other": rng.normal(size=(2, 8, 8)),
+    }[kind]
+    clf = LinearProba(w=rng.normal(size=64) / 2000).fit(None)
+    a = rng.normal(size=(2, 8, 8))
+    with pytest.raises(ValueError, match=match):
+        func(clf, images.reshape(2, -1), a, baseline=baseline, image_shape=(8, 8))
+    if kind == "other":  # standardized images: any finite number goes
+        func(clf, images.reshape(2, -1), a, baseline=-3.0, image_shape=(8, 8))
 
 
 def test_region_grid_is_centred_like_quantus():
