@@ -9,6 +9,33 @@ import pytest
 # ("double free or corruption"). See Troubleshooting in the README.
 os.environ.setdefault("ONEDNN_MAX_CPU_ISA", "AVX2")
 
+# Profiles of the property-based suite (tests/test_properties.py): the fast
+# one runs in `make test` (reproducible: derandomized), the long one with
+# SKLEARN_XAI_HYPOTHESIS=long (`pytest -m slow tests/test_properties.py`).
+try:
+    from hypothesis import HealthCheck, settings
+
+    _suppressed = [
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+        HealthCheck.filter_too_much,
+    ]
+    settings.register_profile(
+        "sklearn-xai-fast",
+        max_examples=25,
+        deadline=None,
+        derandomize=True,
+        suppress_health_check=_suppressed,
+    )
+    settings.register_profile(
+        "sklearn-xai-long",
+        max_examples=300,
+        deadline=None,
+        suppress_health_check=_suppressed,
+    )
+except ImportError:  # pragma: no cover - hypothesis is a test dependency
+    pass
+
 
 def pytest_configure(config):
     # Under pytest-xdist each worker gets one torch thread: two workers with

@@ -11,7 +11,7 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from ..base import BaseExplainer
 from ..utils._compat import Interval, StrOptions, _fit_context
-from ..utils._validation import validate_images
+from ..utils._validation import check_rows, label_indices, validate_images
 
 
 def pixel_feature_names(image_shape):
@@ -236,6 +236,8 @@ class SelectFromAttributions(MetaEstimatorMixin, SelectorMixin, BaseEstimator):
                 f"but {type(self).__name__} as {self.image_shape_}; give both "
                 "the same image_shape."
             )
+        if y is not None:  # explained below: name y, not the target
+            label_indices(self.explainer_.classes_, y, len(images), name="y")
         attributions, details = self.explainer_.explain(
             X, target=y, return_details=True
         )
@@ -308,6 +310,23 @@ class SelectFromAttributions(MetaEstimatorMixin, SelectorMixin, BaseEstimator):
         check_is_fitted(self)
         images, _ = validate_images(self, X, reset=False)
         return self._transform(images.reshape(len(images), -1))
+
+    def inverse_transform(self, X):
+        """Put the kept values back in place, zeros for the other pixels.
+
+        Parameters
+        ----------
+        X : array-like of shape (n, n_selected_pixels * C)
+            Kept values, as :meth:`transform` returns them.
+
+        Returns
+        -------
+        X_full : ndarray of shape (n, H * W * C)
+            Flattened images with the removed pixels set to zero.
+        """
+        check_is_fitted(self)
+        X = check_rows(X, n_features=int(self._get_support_mask().sum()))
+        return super().inverse_transform(X)
 
     def get_feature_names_out(self, input_features=None):
         """Names of the kept features.

@@ -51,6 +51,12 @@ def check_attributions(attributions, *, n_images=None, size=None, name="attribut
     -------
     attributions : ndarray of shape (n, H, W), float64 (a new array)
     """
+    dtype = np.asarray(attributions).dtype
+    if dtype.kind not in "biufO":  # strings of numbers would convert silently
+        raise ValueError(
+            f"{name} must hold real numbers, one relevance value per pixel; got "
+            f"an array of dtype {dtype}."
+        )
     a = np.array(attributions, dtype=np.float64)
     if a.ndim != 3:
         raise ValueError(
@@ -59,6 +65,10 @@ def check_attributions(attributions, *, n_images=None, size=None, name="attribut
         )
     if a.shape[0] == 0:
         raise ValueError(f"{name} is empty; got an array of shape {a.shape}.")
+    if a.shape[1] * a.shape[2] == 0:
+        raise ValueError(
+            f"{name} has maps of no pixels; got an array of shape {a.shape}."
+        )
     if not np.isfinite(a).all():
         raise ValueError(f"{name} contains NaN or infinity.")
     if n_images is not None and a.shape[0] != n_images:

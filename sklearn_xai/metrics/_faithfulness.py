@@ -1177,6 +1177,12 @@ def infidelity(
         estimator, X, attributions, targets, image_shape, batch_size
     )
     n, height, width, _ = images.shape
+    degenerate = degenerate_maps(a)
+    # Dot products of maps scaled to a peak of 1 (rescaled below): maps of any
+    # magnitude (1e200 included) give the rescaled score without overflow.
+    peak = np.abs(a).max(axis=(1, 2))
+    peak = np.where(peak > 0, peak, 1.0)
+    a = a / peak[:, np.newaxis, np.newaxis]
     scale = noise_scale * images.std(axis=(1, 2, 3), dtype=np.float64)
     rngs = image_rngs(call_seed(random_state), images)
     per_image = n_repeats * n_perturbations
@@ -1203,5 +1209,14 @@ def infidelity(
         num, den = (dots * drops).sum(axis=1), (dots * dots).sum(axis=1)
         beta = np.divide(num, den, out=np.zeros_like(num), where=den > 0)
         dots = dots * np.maximum(beta, 0.0)[:, np.newaxis]
-    degenerate = warn_degenerate(degenerate_maps(a), metric="infidelity")
-    return _summarize(((dots - drops) ** 2).mean(axis=1), return_std, degenerate)
+    else:
+        dots = dots * peak
+    with np.errstate(over="ignore"):
+        errors = ((dots - drops) ** 2).mean(axis=1)
+    if not np.isfinite(errors).all():
+        raise ValueError(
+            "infidelity overflows float64 for attributions this large (largest "
+            f"|value| {peak.max():.3g}); rescale them or pass normalize=True."
+        )
+    degenerate = warn_degenerate(degenerate, metric="infidelity")
+    return _summarize(errors, return_std, degenerate)

@@ -148,8 +148,12 @@ class _ExplanationScorer(_BaseScorer):
             )
             if self._kind == "model":
                 if "image_shape" in inspect.signature(self._score_func).parameters:
-                    # Flattened images are read as the explainer reads them.
-                    metric_kwargs.setdefault("image_shape", explainer.image_shape)
+                    # Flattened images are read as the explainer reads them:
+                    # with its image_shape, else the shape it was fitted on.
+                    image_shape = explainer.image_shape
+                    if image_shape is None and np.ndim(X) == 2:
+                        image_shape = getattr(explainer, "image_shape_", None)
+                    metric_kwargs.setdefault("image_shape", image_shape)
                 scores = self._score_func(
                     explainer.estimator_,
                     X,

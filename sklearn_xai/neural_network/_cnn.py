@@ -18,6 +18,7 @@ from skorch import NeuralNetClassifier
 from ..utils._intensity import fitted_intensity_range, to_intensity_range
 from ..utils._validation import check_image_shape, validate_images
 from ._modules import SmallCNN
+from ._wrapped import AccuracyScoreMixin
 
 _DEVICES = ("cpu", "cuda", "auto")
 
@@ -67,7 +68,7 @@ def resolve_device(device) -> str:
     return device
 
 
-class CNNClassifier(NeuralNetClassifier):
+class CNNClassifier(AccuracyScoreMixin, NeuralNetClassifier):
     """A convolutional neural network classifier for image batches.
 
     A :class:`skorch.NeuralNetClassifier` that speaks the library's image
@@ -306,6 +307,24 @@ class CNNClassifier(NeuralNetClassifier):
             self.device = requested
 
     @contextlib.contextmanager
+    def _batch_of_one(self, images):
+        """Explain torch's refusal to batch-normalize one 1x1 feature map."""
+        try:
+            yield
+        except ValueError as exc:
+            if "Expected more than 1 value per channel" not in str(exc):
+                raise
+            n, _, height, width = images.shape
+            raise ValueError(
+                f"{type(self).__name__}: X has {n} images of {height}x{width} "
+                f"pixels, and with batch_size={self.batch_size} a training batch "
+                "holds one image whose feature maps shrink to 1x1 at a batch-norm "
+                "layer, which needs more than one value per channel. Use larger "
+                "images, a batch_size that leaves no batch of one image, or "
+                "module__batch_norm=False."
+            ) from exc
+
+    @contextlib.contextmanager
     def _seeded(self, offset=0):
         """Seed torch for a reproducible fit without touching the global state."""
         if self.random_state is None:
@@ -374,7 +393,7 @@ class CNNClassifier(NeuralNetClassifier):
             )
         self.label_encoder_ = encoder
         self.device_ = resolve_device(self.device)
-        with self._on_device(), self._seeded():
+        with self._on_device(), self._seeded(), self._batch_of_one(Xt):
             if not (self.warm_start and self.initialized_):
                 self.initialize()
             super().partial_fit(Xt, yt, **fit_params)
@@ -406,7 +425,8 @@ class CNNClassifier(NeuralNetClassifier):
             return self.fit(X, y, **fit_params)
         Xt = self._to_tensor(X, reset=False)
         yt = self._encode_known(y)
-        with self._on_device(), self._seeded(offset=len(self.history_)):
+        offset = len(self.history_)
+        with self._on_device(), self._seeded(offset=offset), self._batch_of_one(Xt):
             super().partial_fit(Xt, yt, **fit_params)
         return self
 

@@ -14,6 +14,7 @@ from ..utils._intensity import to_intensity_range
 from ..utils._validation import validate_images
 from ._forward import OUTPUT_KINDS
 from ._wrapped import (
+    AccuracyScoreMixin,
     check_classes,
     check_input_range,
     check_labels,
@@ -86,7 +87,7 @@ def _scores_to_proba(scores, output, n_classes):
     return proba / proba.sum(axis=1, keepdims=True)
 
 
-class OnnxClassifier(ClassifierMixin, BaseEstimator):
+class OnnxClassifier(AccuracyScoreMixin, ClassifierMixin, BaseEstimator):
     """An ONNX model file as a classifier of image batches.
 
     Runs a network exported to ONNX -- from torch, Keras, TensorFlow,
@@ -261,7 +262,7 @@ class OnnxClassifier(ClassifierMixin, BaseEstimator):
         input_range = check_input_range(self.input_range)
         images, _ = validate_images(self, X, reset=True, image_shape=self.image_shape)
         mean, std = check_normalization(self.mean, self.std, images.shape[-1])
-        check_labels(y, classes)
+        check_labels(y, classes, n_images=len(images))
         session = _open_session(self.path)
         inputs, outputs = session.get_inputs(), session.get_outputs()
         if not inputs or not outputs:
@@ -307,7 +308,8 @@ class OnnxClassifier(ClassifierMixin, BaseEstimator):
         ):
             raise ValueError(
                 f"OnnxClassifier: {where} takes {node.name!r} of shape {shape}, "
-                f"but images of {height}x{width} pixels with {channels} channels "
+                f"but X holds images of {height}x{width} pixels with {channels} "
+                "channel(s), which "
                 f"in input_layout={self.input_layout!r} have shape "
                 f"[n, {', '.join(map(str, expected))}]; check input_layout, or "
                 "resize the images."

@@ -12,7 +12,6 @@ import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
-    check_consistent_length,
     check_is_fitted,
     column_or_1d,
 )
@@ -23,6 +22,7 @@ from ..utils._validation import validate_images
 from ._cnn import resolve_device
 from ._forward import OUTPUT_KINDS, ModelForward
 from ._wrapped import (
+    AccuracyScoreMixin,
     check_classes,
     check_input_range,
     check_labels,
@@ -57,7 +57,7 @@ def _auto_output(source, network):
     return "logits"
 
 
-class TorchClassifier(ClassifierMixin, BaseEstimator):
+class TorchClassifier(AccuracyScoreMixin, ClassifierMixin, BaseEstimator):
     """A trained torch network as a classifier of image batches.
 
     Wraps a network trained anywhere -- a torchvision or timm model, a
@@ -269,8 +269,7 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
         if y is not None:  # y is ignored, but must be labels for X
             y = column_or_1d(y, warn=True)
             check_classification_targets(y)
-            check_consistent_length(images, y)
-        check_labels(y, classes)
+        check_labels(y, classes, n_images=len(images))
         module = _private_copy(network)
         if module is not network:
             module = module.to(self.device_).eval()
@@ -291,7 +290,16 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
         """Run the network once; check it gives one column per class."""
         tensor = self._tensor_of(images)
         with self._running(), torch.inference_mode():
-            raw = self.forward_.network(self.forward_.prepare(tensor))
+            try:
+                raw = self.forward_.network(self.forward_.prepare(tensor))
+            except RuntimeError as exc:  # e.g. a channel count it cannot take
+                raise ValueError(
+                    f"{type(self).__name__}: the network cannot run on X: images "
+                    f"of shape {tuple(images.shape[1:])} make input tensors "
+                    f"of shape {tuple(tensor.shape)} "
+                    f"(input_layout={self.input_layout!r}) and it raised "
+                    f"{type(exc).__name__}; check the images' size and channels."
+                ) from exc
             try:
                 logits = self.forward_(tensor)
             except ValueError as exc:

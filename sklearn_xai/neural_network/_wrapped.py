@@ -130,22 +130,60 @@ def check_input_range(input_range):
     return (lo, hi)
 
 
-def check_labels(y, classes):
-    """Refuse labels ``y`` (if given) that are not in ``classes``.
+def check_labels(y, classes, *, n_images=None):
+    """Refuse labels ``y`` (if given) not in ``classes`` or not one per image.
 
     Raises
     ------
     ValueError
-        Naming the unknown labels.
+        Naming the unknown labels, or the two lengths.
     """
     if y is None:
         return
+    if n_images is not None:
+        check_label_count(y, n_images)
     unknown = np.setdiff1d(np.asarray(y), classes)
     if unknown.size:
         raise ValueError(
             f"y contains labels {unknown.tolist()[:5]} that are not in "
             f"classes ({describe_classes(classes)})."
         )
+
+
+def check_label_count(y, n_images):
+    """Refuse labels ``y`` that are not one per image, naming both arguments."""
+    if np.ndim(y) == 0 or len(y) != n_images:
+        got = "a single value" if np.ndim(y) == 0 else f"{len(y)} labels"
+        raise ValueError(
+            f"y has {got}, but X has {n_images} images; give one label per image."
+        )
+
+
+class AccuracyScoreMixin:
+    """``score(X, y)``: scikit-learn's accuracy, with ``y``'s length named."""
+
+    def score(self, X, y, sample_weight=None):
+        """Mean accuracy of :meth:`predict` on ``X`` against the labels ``y``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n, H, W, C), (n, H, W) or (n, H * W * C)
+            Images.
+        y : array-like of shape (n,)
+            Their true labels.
+        sample_weight : array-like of shape (n,) or None, default=None
+            Weights of the images.
+
+        Returns
+        -------
+        score : float
+            The fraction of images whose predicted label is ``y``.
+        """
+        from sklearn.metrics import accuracy_score
+
+        predicted = self.predict(X)
+        check_label_count(y, len(predicted))
+        return float(accuracy_score(y, predicted, sample_weight=sample_weight))
 
 
 def check_output_width(width, classes, *, what="the network"):

@@ -6,6 +6,7 @@ import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
 from ..utils._compat import validate_data
+from ..utils._validation import check_rows
 from ._base import _ImageTransformer
 
 
@@ -90,6 +91,7 @@ class ImageFlattener(_ImageTransformer):
             The images, of the dtype of ``X``.
         """
         check_is_fitted(self)
+        X = check_rows(X, n_features=self.n_features_in_)
         X = validate_data(
             self, X, reset=False, dtype=(np.float64, np.float32, np.uint8)
         )

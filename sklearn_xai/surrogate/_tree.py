@@ -210,7 +210,15 @@ class SurrogateTreeClassifier(SurrogateClassifier):
         if reference_image is None:
             image = self.reference_image_
         else:
-            image = np.asarray(reference_image, dtype=np.float64)
+            image = np.asarray(reference_image)
+            if image.dtype.kind not in "biuf":
+                raise ValueError(
+                    "reference_image must be a numeric image; got an array of "
+                    f"dtype {image.dtype}."
+                )
+            image = image.astype(np.float64)
+            if not np.isfinite(image).all():
+                raise ValueError("reference_image contains NaN or infinity.")
             if image.ndim == 1 and image.size == height * width * channels:
                 image = image.reshape(height, width, channels)
             if image.ndim == 2:

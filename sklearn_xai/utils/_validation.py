@@ -282,6 +282,7 @@ def validate_images(
     if ndim is None:
         X = np.asarray(X)
         ndim = X.ndim
+    _check_numeric_batch(X, input_name)
     if not reset:
         _check_not_one_image(estimator, tuple(np.shape(X)), input_name)
 
@@ -350,6 +351,71 @@ def validate_images(
     else:
         _check_against_fit(estimator, images, same_size, input_name)
     return images, ImageLayout(ndim=ndim)
+
+
+def _check_numeric_batch(X, input_name):
+    """Refuse strings, complex numbers and empty batches, naming the argument.
+
+    scikit-learn's ``check_array`` would convert strings of numbers silently
+    and word the other refusals without the argument's name.
+    """
+    kind = getattr(getattr(X, "dtype", None), "kind", None)
+    if kind == "c":
+        raise ValueError(
+            f"Complex data not supported: {input_name} must hold real image "
+            f"intensities; got an array of dtype {X.dtype}."
+        )
+    if kind is not None and kind in "USVMm":
+        raise ValueError(
+            f"{input_name} must hold numbers (image intensities); got an array "
+            f"of dtype {X.dtype}."
+        )
+    shape = np.shape(X)
+    if len(shape) >= 2 and shape[0] == 0:
+        raise ValueError(
+            f"{input_name} is an empty batch: found an array with 0 sample(s) "
+            f"(shape {_describe(shape)}); give at least one image."
+        )
+
+
+def check_rows(X, *, n_features, input_name="X"):
+    """Refuse what cannot be ``(n, n_features)`` rows, naming the argument.
+
+    For methods taking flattened images or selected columns
+    (``inverse_transform``), before scikit-learn's own checks.
+
+    Parameters
+    ----------
+    X : array-like
+        The rows.
+    n_features : int
+        The number of columns expected, for the message.
+    input_name : str, default="X"
+        Name of the argument, used in error messages.
+
+    Returns
+    -------
+    X : array-like
+        ``X``, as an array when it was a list.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_xai.utils._validation import check_rows
+    >>> check_rows(np.zeros((2, 3)), n_features=3).shape
+    (2, 3)
+    """
+    if getattr(X, "ndim", None) is None:
+        X = np.asarray(X)
+    _check_numeric_batch(X, input_name)
+    if X.ndim != 2:
+        raise ValueError(
+            f"{input_name} must be a 2-D array of rows (n, {n_features}); got an "
+            f"array of shape {_describe(np.shape(X))}."
+        )
+    if X.dtype.kind == "f" and not np.isfinite(X).all():
+        raise ValueError(f"{input_name} contains NaN or infinity.")
+    return X
 
 
 def _check_not_channels_first(images, input_name):

@@ -34,6 +34,16 @@ def _mean_curve(estimator, X, attributions, *, kind, **kwargs):
     return curve.fractions, curve.scores.mean(axis=0), float(aucs.mean())
 
 
+def _numbers(values, name):
+    """``values`` as a float64 array, or a ValueError naming them."""
+    try:
+        return np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"{name} must hold numbers; got {str(values)[:60]!r}."
+        ) from None
+
+
 class FaithfulnessCurveDisplay:
     """Deletion or insertion curves, one per attribution method.
 
@@ -253,7 +263,7 @@ class FaithfulnessCurveDisplay:
             With ``figure_``, ``ax_`` and ``lines_`` set.
         """
         kind = _check_kind(self.kind)
-        fractions = np.asarray(self.fractions, dtype=np.float64)
+        fractions = _numbers(self.fractions, "fractions")
         if fractions.ndim != 1 or len(fractions) < 2:
             raise ValueError(
                 "fractions must be a 1-D array of at least two points; got an "
@@ -280,7 +290,7 @@ class FaithfulnessCurveDisplay:
         # no two curves look alike.
         styles = ["-", "--", ":", "-."]
         for i, (name, curve) in enumerate(self.curves.items()):
-            curve = np.asarray(curve, dtype=np.float64)
+            curve = _numbers(curve, f"curves[{name!r}]")
             if curve.shape != fractions.shape:
                 raise ValueError(
                     f"curves[{name!r}] must have one value per fraction "
