@@ -331,6 +331,12 @@ class TorchClassifier(AccuracyScoreMixin, ClassifierMixin, BaseEstimator):
     def _running(self):
         """Eval mode for the duration (restored if the copy is shared)."""
         module = self.module_
+        if not any(m.training for m in module.modules()):
+            # The usual case (the private copy is in eval mode since fit):
+            # nothing to switch. eval() + train() walk every module twice,
+            # about 0.3 ms for a ResNet-18, 2-3% of a small predict_proba.
+            yield
+            return
         was_training = module.training
         module.eval()
         try:
