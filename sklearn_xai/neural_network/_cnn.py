@@ -17,6 +17,7 @@ from skorch import NeuralNetClassifier
 
 from ..utils._intensity import fitted_intensity_range, to_intensity_range
 from ..utils._validation import check_image_shape, validate_images
+from ._forward import ModelForward, eval_mode
 from ._modules import SmallCNN
 from ._wrapped import AccuracyScoreMixin
 
@@ -459,25 +460,17 @@ class CNNClassifier(AccuracyScoreMixin, NeuralNetClassifier):
         # without the per-sample collation (and copies) of a DataLoader; the
         # numbers are those of skorch's predict_proba.
         nonlinearity = self._get_predict_nonlinearity()
-        module = self.module_
-        was_training = module.training
-        module.eval()
         out = []
-        try:
-            with torch.inference_mode():
-                for start in range(0, len(Xt), self.batch_size):
-                    batch = Xt[start : start + self.batch_size].to(self.device_)
-                    logits = module(batch)
-                    logits = logits[0] if isinstance(logits, tuple) else logits
-                    out.append(nonlinearity(logits).float().cpu().numpy())
-        finally:
-            module.train(was_training)
+        with self._running() as module, torch.inference_mode():
+            for start in range(0, len(Xt), self.batch_size):
+                batch = Xt[start : start + self.batch_size].to(self.device_)
+                logits = module(batch)
+                logits = logits[0] if isinstance(logits, tuple) else logits
+                out.append(nonlinearity(logits).float().cpu().numpy())
         return np.concatenate(out)
 
     def _explainable_network(self):
         """What gradient explainers need (read by the model adapter)."""
-        from ._forward import ModelForward
-
         check_is_fitted(self)
         return {
             "network": self.module_,
@@ -489,16 +482,9 @@ class CNNClassifier(AccuracyScoreMixin, NeuralNetClassifier):
             "keras": False,
         }
 
-    @contextlib.contextmanager
     def _running(self):
-        """Eval mode for the duration, then the flag as it was."""
-        module = self.module_
-        was_training = module.training
-        module.eval()
-        try:
-            yield
-        finally:
-            module.train(was_training)
+        """Eval mode for the duration, then every flag as it was."""
+        return eval_mode(self.module_)
 
     def predict(self, X):
         """Predicted class labels of an image batch.

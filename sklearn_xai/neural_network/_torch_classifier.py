@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import warnings
 from numbers import Integral
@@ -20,7 +19,7 @@ from ..utils._compat import Interval, StrOptions
 from ..utils._intensity import to_intensity_range
 from ..utils._validation import validate_images
 from ._cnn import resolve_device
-from ._forward import OUTPUT_KINDS, ModelForward
+from ._forward import OUTPUT_KINDS, ModelForward, eval_mode
 from ._wrapped import (
     AccuracyScoreMixin,
     check_classes,
@@ -327,22 +326,9 @@ class TorchClassifier(AccuracyScoreMixin, ClassifierMixin, BaseEstimator):
         images, _ = validate_images(self, X, reset=False, image_shape=self.image_shape)
         return self._tensor_of(images)
 
-    @contextlib.contextmanager
     def _running(self):
-        """Eval mode for the duration (restored if the copy is shared)."""
-        module = self.module_
-        if not any(m.training for m in module.modules()):
-            # The usual case (the private copy is in eval mode since fit):
-            # nothing to switch. eval() + train() walk every module twice,
-            # about 0.3 ms for a ResNet-18, 2-3% of a small predict_proba.
-            yield
-            return
-        was_training = module.training
-        module.eval()
-        try:
-            yield
-        finally:
-            module.train(was_training)
+        """Eval mode for the duration (flags restored if the copy is shared)."""
+        return eval_mode(self.module_)
 
     # -- prediction ---------------------------------------------------------
 
