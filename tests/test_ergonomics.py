@@ -120,3 +120,52 @@ def test_explainers_honour_an_explicit_batch_size(digits):
     explainer.fit(X[:20])._predict_proba(X[:20, :, :, None])
     assert forest.calls[-3:] == [7, 7, 6]
     assert explainer._model_batch_size() == 7
+
+
+@pytest.mark.parametrize(
+    "name, params",
+    [
+        ("LimeExplainer", {"n_samples": 300, "segmentation": "grid"}),
+        ("KernelShapExplainer", {"n_samples": 300, "segmentation": "grid"}),
+        ("OcclusionExplainer", {"window": 2}),
+        ("RISEExplainer", {"n_masks": 300}),
+    ],
+)
+def test_model_agnostic_explainers_batch_by_the_kind_of_model(digits, name, params):
+    # By default (batch_size=None) a forest gets up to 1024 rows per call,
+    # not 32, and the maps equal those of an explicit small batch size.
+    import sklearn_xai.attribution as attribution
+
+    X, y = digits
+    forest = CountingForest(n_estimators=5, random_state=0)
+    model = make_pipeline(ImageFlattener(), forest).fit(X, y)
+    cls = getattr(attribution, name)
+    auto = cls(FrozenEstimator(model), random_state=0, **params).fit(X[:20])
+    assert auto.batch_size is None
+    assert auto._model_batch_size() == 1024
+    forest.calls = []
+    maps = auto.explain(X[:2], target=y[:2])
+    assert max(forest.calls) > 32
+    assert max(forest.calls) <= 1024
+    small = cls(FrozenEstimator(model), random_state=0, batch_size=32, **params)
+    forest.calls = []
+    np.testing.assert_allclose(
+        small.fit(X[:20]).explain(X[:2], target=y[:2]), maps, atol=1e-6
+    )
+    assert max(forest.calls) == 32
+
+
+def test_metrics_batch_by_the_kind_of_model(digits):
+    from sklearn_xai.metrics import deletion_auc
+
+    X, y = digits
+    forest = CountingForest(n_estimators=5, random_state=0)
+    model = make_pipeline(ImageFlattener(), forest).fit(X, y)
+    maps = np.random.default_rng(0).random((4, 8, 8))
+    forest.calls = []
+    auto = deletion_auc(model, X[:4], maps, targets=y[:4], n_steps=64)
+    assert max(forest.calls) > 64  # 4 images x 65 steps in few calls
+    forest.calls = []
+    explicit = deletion_auc(model, X[:4], maps, targets=y[:4], n_steps=64, batch_size=16)
+    assert max(forest.calls) == 16
+    np.testing.assert_allclose(auto, explicit)

@@ -430,7 +430,7 @@ class CaptumExplainer(_GradientExplainer):
         self.baselines_ = None
         if distribution and "baselines" not in params:
             self.baselines_ = _reference_baselines(
-                model, images, self.input_ndim_, self.batch_size
+                model, images, self.input_ndim_, self._model_batch_size()
             )
 
     def _check_array_shapes(self, name, cls, params, input_shape):
@@ -514,7 +514,7 @@ class CaptumExplainer(_GradientExplainer):
         return isinstance(self.method, str) and self.method in _BATCHED_PERTURBATIONS
 
     def _images_per_batch(self):
-        return 1 if self._stochastic() else self.batch_size
+        return 1 if self._stochastic() else self._model_batch_size()
 
     def _per_image_rows(self, n_images):
         """The arrays of ``attribute_params`` with one row per image.
@@ -600,10 +600,11 @@ class CaptumExplainer(_GradientExplainer):
         if "target" in accepted:
             kwargs["target"] = targets
         if "internal_batch_size" in accepted:
-            kwargs.setdefault("internal_batch_size", self.batch_size)
+            kwargs.setdefault("internal_batch_size", self._model_batch_size())
         if "perturbations_per_eval" in accepted and self._batches_perturbations():
             kwargs.setdefault(
-                "perturbations_per_eval", max(1, self.batch_size // len(inputs))
+                "perturbations_per_eval",
+                max(1, self._model_batch_size() // len(inputs)),
             )
         return kwargs
 

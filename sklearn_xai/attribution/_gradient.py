@@ -55,7 +55,7 @@ class _GradientExplainer(BaseExplainer):
 
     def _images_per_batch(self):
         """How many images one batch holds (one network row each by default)."""
-        return self.batch_size
+        return self._model_batch_size()
 
     def _to_maps(self, attributions):
         """``(m, C', h, w)`` attributions to ``(m, h, w)`` maps."""

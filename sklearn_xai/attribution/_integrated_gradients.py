@@ -205,7 +205,7 @@ class IntegratedGradientsExplainer(_GradientExplainer):
             target=targets,
             n_steps=self.n_steps,
             method=self.method,
-            internal_batch_size=self.batch_size,
+            internal_batch_size=self._model_batch_size(),
             return_convergence_delta=True,
         )
         return attributions, {"delta": delta}

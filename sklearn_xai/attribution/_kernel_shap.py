@@ -257,7 +257,7 @@ def _explain_one(image, target, seed, explainer, memory):
         fudged,
         segments,
         masks,
-        explainer.batch_size,
+        explainer._model_batch_size(),
         explainer.input_ndim_,
     )
     values = proba[:, int(target)]
@@ -348,8 +348,11 @@ SuperpixelSegmenter or callable, default="slic"
     memory : str, joblib.Memory or None, default=None
         Caches the model's predictions on the perturbations, so explaining the
         same images again (for another target, say) makes no new model calls.
-    batch_size : int, default=32
-        Perturbed images per model call (bounds memory).
+    batch_size : int or None, default=None
+        Perturbed images per model call (bounds memory). None chooses by
+        the kind of model: 32 for torch-backed models, up to 64 MiB of
+        images (32 to 1024 rows) for others, whose per-call cost small
+        batches multiply.
     n_jobs : int or None, default=None
         joblib workers over images.
     random_state : int, RandomState instance or None, default=None
@@ -452,7 +455,7 @@ SuperpixelSegmenter or callable, default="slic"
         sampling="kernel",
         hide_color=0.0,
         memory=None,
-        batch_size=32,
+        batch_size=None,
         n_jobs=None,
         random_state=None,
         verbose=0,

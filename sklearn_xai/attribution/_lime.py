@@ -55,7 +55,7 @@ def _explain_one(image, target, seed, explainer, memory):
         fudged,
         segments,
         masks,
-        explainer.batch_size,
+        explainer._model_batch_size(),
         explainer.input_ndim_,
     )
     distances = pairwise_distances(
@@ -154,8 +154,11 @@ SuperpixelSegmenter or callable, default="slic"
         Caches the model's predictions on the perturbations, so explaining the
         same images with other ``kernel_width`` / ``feature_selection`` values
         (what a grid search does) makes no new model calls.
-    batch_size : int, default=32
-        Perturbed images per model call (bounds memory). Measured on a
+    batch_size : int or None, default=None
+        Perturbed images per model call (bounds memory). None chooses by
+        the kind of model: 32 for torch-backed models, up to 64 MiB of
+        images (32 to 1024 rows) for others, whose per-call cost small
+        batches multiply. For torch models, measured on a
         2-core CPU (``benchmarks/bench_lime.py``), 16 was fastest at 224x224
         and 64 at 64x64; on a GPU, 256 (an H200 explained a 224x224 image in
         0.064 s at 256 against 0.090 s at 32).
@@ -248,7 +251,7 @@ SuperpixelSegmenter or callable, default="slic"
         num_features=None,
         distance_metric="cosine",
         memory=None,
-        batch_size=32,
+        batch_size=None,
         n_jobs=None,
         random_state=None,
         verbose=0,

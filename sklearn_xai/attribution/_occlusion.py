@@ -91,21 +91,22 @@ def _occlude_one(image, target, seed, explainer, baseline):
     rows = _coverage(height, h, sh)  # (n_rows, H)
     cols = _coverage(width, w, sw)  # (n_cols, W)
     fill = baseline_image(image, baseline)
+    batch_size = explainer._model_batch_size()
 
     def proba(batch):
         return batched_predict_proba(
             explainer.estimator_,
             batch,
             layout_ndim=explainer.input_ndim_,
-            batch_size=explainer.batch_size,
+            batch_size=batch_size,
         )[:, target]
 
     base = proba(image[np.newaxis])[0]
     n_positions = len(rows) * len(cols)
     drops = np.empty(n_positions)
-    for start in range(0, n_positions, explainer.batch_size):
+    for start in range(0, n_positions, batch_size):
         # Window k sits at row position k // n_cols, column position k % n_cols.
-        k = np.arange(start, min(start + explainer.batch_size, n_positions))
+        k = np.arange(start, min(start + batch_size, n_positions))
         hidden = rows[k // len(cols), :, np.newaxis] & cols[k % len(cols), np.newaxis]
         occluded = np.where(hidden[..., np.newaxis], fill, image)
         drops[start : start + len(k)] = base - proba(occluded)
@@ -165,8 +166,11 @@ class OcclusionExplainer(BaseExplainer):
         the images when it holds the baseline exactly and are floating point
         otherwise (a fractional or mean baseline on integer images): never
         rounded, clipped or wrapped.
-    batch_size : int, default=32
-        Occluded images per model call (bounds memory).
+    batch_size : int or None, default=None
+        Occluded images per model call (bounds memory). None chooses by
+        the kind of model: 32 for torch-backed models, up to 64 MiB of
+        images (32 to 1024 rows) for others, whose per-call cost small
+        batches multiply.
     n_jobs : int or None, default=None
         joblib workers over images.
     random_state : int, RandomState instance or None, default=None
@@ -248,7 +252,7 @@ class OcclusionExplainer(BaseExplainer):
         window="auto",
         stride="auto",
         baseline=0.0,
-        batch_size=32,
+        batch_size=None,
         n_jobs=None,
         random_state=None,
         verbose=0,

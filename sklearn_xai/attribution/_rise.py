@@ -102,21 +102,22 @@ def _rise_one(image, target, seed, explainer):
     baseline = np.asarray(explainer.baseline, dtype=dtype)
     # image * M + baseline * (1 - M) == (image - baseline) * M + baseline
     difference = image.astype(dtype) - baseline
+    batch_size = explainer._model_batch_size()
 
     def proba(batch):
         return batched_predict_proba(
             explainer.estimator_,
             batch,
             layout_ndim=explainer.input_ndim_,
-            batch_size=explainer.batch_size,
+            batch_size=batch_size,
         )[:, target]
 
     base = proba(image[np.newaxis])[0]
     saliency = np.zeros((height, width))
     coverage = np.zeros((height, width))  # sum_i M_i, for the centring
     score_sum = 0.0
-    for start in range(0, n_masks, explainer.batch_size):
-        stop = min(start + explainer.batch_size, n_masks)
+    for start in range(0, n_masks, batch_size):
+        stop = min(start + batch_size, n_masks)
         masks = build_masks(grids[start:stop], shifts[start:stop], (height, width))
         masked = masks[..., np.newaxis] * difference
         masked += baseline
@@ -215,8 +216,11 @@ class RISEExplainer(BaseExplainer):
         Return the saliency relative to the mean masked score, :math:`S_c`
         above (what the method means, shown and scored without its
         offset); False returns the paper's raw :math:`S`.
-    batch_size : int, default=32
-        Masked images per model call (bounds memory).
+    batch_size : int or None, default=None
+        Masked images per model call (bounds memory). None chooses by
+        the kind of model: 32 for torch-backed models, up to 64 MiB of
+        images (32 to 1024 rows) for others, whose per-call cost small
+        batches multiply.
     n_jobs : int or None, default=None
         joblib workers over images.
     random_state : int, RandomState instance or None, default=None
@@ -299,7 +303,7 @@ class RISEExplainer(BaseExplainer):
         p_keep=0.5,
         baseline=0.0,
         center=True,
-        batch_size=32,
+        batch_size=None,
         n_jobs=None,
         random_state=None,
         verbose=0,

@@ -163,9 +163,10 @@ class ScoreCAMExplainer(GradCAMExplainer):
             varying = flat.amax(dim=2) > flat.amin(dim=2)
             rows, channels = torch.nonzero(varying, as_tuple=True)
             logits = []
-            for start in range(0, len(rows), self.batch_size):
-                i = rows[start : start + self.batch_size]
-                c = channels[start : start + self.batch_size]
+            batch_size = self._model_batch_size()
+            for start in range(0, len(rows), batch_size):
+                i = rows[start : start + batch_size]
+                c = channels[start : start + batch_size]
                 maps = activations[i, c][:, None]
                 maps = LayerAttribution.interpolate(maps, size, "bilinear")
                 low = maps.amin(dim=(2, 3), keepdim=True)

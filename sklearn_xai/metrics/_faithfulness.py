@@ -42,6 +42,7 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.utils import Bunch
 
+from .._adapter._predict import model_batch_size
 from ..utils._blur import blur_images
 from ..utils._compat import HasMethods, Interval, StrOptions, validate_params
 from ..utils._intensity import fitted_intensity_range
@@ -63,7 +64,7 @@ _COMMON = {
     "attributions": ["array-like"],
     "targets": "no_validation",
     "image_shape": [tuple, list, None],
-    "batch_size": [Interval(Integral, 1, None, closed="left")],
+    "batch_size": [None, Interval(Integral, 1, None, closed="left")],
 }
 _BASELINE = [StrOptions({"black", "mean", "blur"}), Real]
 _RANDOM = {
@@ -166,7 +167,9 @@ def _ranked_scores(
     """
     n, m = len(images), len(counts)
     out = np.empty(n * m)
-    for pairs in _chunks(n * m, batch_size):
+    for pairs in _chunks(
+        n * m, model_batch_size(estimator, images.shape[1:], batch_size)
+    ):
         img, step = np.divmod(pairs, m)
         hidden = ranks[img] < counts[step][:, np.newaxis, np.newaxis]
         if insert:
@@ -251,7 +254,7 @@ def deletion_curve(
     n_steps=None,
     baseline="black",
     image_shape=None,
-    batch_size=64,
+    batch_size=None,
 ):
     """The target-class probability as the most relevant pixels are deleted.
 
@@ -292,8 +295,10 @@ def deletion_curve(
         mean or a blur is kept in floating point, never rounded.
     image_shape : tuple of int or None, default=None
         ``(H, W)`` or ``(H, W, C)`` of flattened ``X``.
-    batch_size : int, default=64
-        Images per ``predict_proba`` call (bounds memory).
+    batch_size : int or None, default=None
+        Images per ``predict_proba`` call (bounds memory); None chooses by
+        the kind of model: 32 for torch-backed models, up to 64 MiB of
+        images (32 to 1024 rows) for others.
 
     Returns
     -------
@@ -358,7 +363,7 @@ def insertion_curve(
     n_steps=None,
     baseline="blur",
     image_shape=None,
-    batch_size=64,
+    batch_size=None,
 ):
     """The target-class probability as the most relevant pixels are revealed.
 
@@ -395,8 +400,10 @@ def insertion_curve(
         is kept in floating point.
     image_shape : tuple of int or None, default=None
         ``(H, W)`` or ``(H, W, C)`` of flattened ``X``.
-    batch_size : int, default=64
-        Images per ``predict_proba`` call (bounds memory).
+    batch_size : int or None, default=None
+        Images per ``predict_proba`` call (bounds memory); None chooses by
+        the kind of model: 32 for torch-backed models, up to 64 MiB of
+        images (32 to 1024 rows) for others.
 
     Returns
     -------
@@ -461,7 +468,7 @@ def deletion_auc(
     n_steps=None,
     baseline="black",
     image_shape=None,
-    batch_size=64,
+    batch_size=None,
 ):
     r"""Area under the deletion curve (Petsiuk et al. 2018); lower is better.
 
@@ -502,8 +509,10 @@ def deletion_auc(
         mean or a blur is kept in floating point, never rounded.
     image_shape : tuple of int or None, default=None
         ``(H, W)`` or ``(H, W, C)`` of flattened ``X``.
-    batch_size : int, default=64
-        Images per ``predict_proba`` call (bounds memory).
+    batch_size : int or None, default=None
+        Images per ``predict_proba`` call (bounds memory); None chooses by
+        the kind of model: 32 for torch-backed models, up to 64 MiB of
+        images (32 to 1024 rows) for others.
 
     Returns
     -------
@@ -565,7 +574,7 @@ def insertion_auc(
     n_steps=None,
     baseline="blur",
     image_shape=None,
-    batch_size=64,
+    batch_size=None,
 ):
     r"""Area under the insertion curve (Petsiuk et al. 2018); higher is better.
 
@@ -602,8 +611,10 @@ def insertion_auc(
         is kept in floating point.
     image_shape : tuple of int or None, default=None
         ``(H, W)`` or ``(H, W, C)`` of flattened ``X``.
-    batch_size : int, default=64
-        Images per ``predict_proba`` call (bounds memory).
+    batch_size : int or None, default=None
+        Images per ``predict_proba`` call (bounds memory); None chooses by
+        the kind of model: 32 for torch-backed models, up to 64 MiB of
+        images (32 to 1024 rows) for others.
 
     Returns
     -------
@@ -681,7 +692,7 @@ def pixel_flipping(
     baseline="black",
     return_curve=False,
     image_shape=None,
-    batch_size=64,
+    batch_size=None,
 ):
     r"""Area over the perturbation curve (AOPC) of pixel flipping.
 
@@ -736,8 +747,10 @@ def pixel_flipping(
         Whether to return the probabilities along the way too.
     image_shape : tuple of int or None, default=None
         ``(H, W)`` or ``(H, W, C)`` of flattened ``X``.
-    batch_size : int, default=64
-        Images per ``predict_proba`` call (bounds memory).
+    batch_size : int or None, default=None
+        Images per ``predict_proba`` call (bounds memory); None chooses by
+        the kind of model: 32 for torch-backed models, up to 64 MiB of
+        images (32 to 1024 rows) for others.
 
     Returns
     -------
@@ -898,7 +911,7 @@ def faithfulness_correlation(
     return_std=False,
     random_state=None,
     image_shape=None,
-    batch_size=64,
+    batch_size=None,
 ):
     r"""Correlation of attribution sums with the effect of removing them.
 
@@ -953,8 +966,10 @@ def faithfulness_correlation(
         gives identical results.
     image_shape : tuple of int or None, default=None
         ``(H, W)`` or ``(H, W, C)`` of flattened ``X``.
-    batch_size : int, default=64
-        Images per ``predict_proba`` call (bounds memory).
+    batch_size : int or None, default=None
+        Images per ``predict_proba`` call (bounds memory); None chooses by
+        the kind of model: 32 for torch-backed models, up to 64 MiB of
+        images (32 to 1024 rows) for others.
 
     Returns
     -------
@@ -1012,7 +1027,9 @@ def faithfulness_correlation(
     per_image = n_repeats * n_runs
     total = n * per_image  # pairs ordered (image, repeat, run)
     sums, drops = np.empty(total), np.empty(total)
-    for pairs in _chunks(total, batch_size):
+    for pairs in _chunks(
+        total, model_batch_size(estimator, images.shape[1:], batch_size)
+    ):
         img = pairs // per_image
         # Each image's subsets come from its own stream, in order.
         subsets = np.concatenate(
@@ -1053,7 +1070,7 @@ def infidelity(
     return_std=False,
     random_state=None,
     image_shape=None,
-    batch_size=64,
+    batch_size=None,
 ):
     r"""Expected squared error of the attributions' linear prediction of change.
 
@@ -1120,8 +1137,10 @@ def infidelity(
         gives identical results.
     image_shape : tuple of int or None, default=None
         ``(H, W)`` or ``(H, W, C)`` of flattened ``X``.
-    batch_size : int, default=64
-        Images per ``predict_proba`` call (bounds memory).
+    batch_size : int or None, default=None
+        Images per ``predict_proba`` call (bounds memory); None chooses by
+        the kind of model: 32 for torch-backed models, up to 64 MiB of
+        images (32 to 1024 rows) for others.
 
     Returns
     -------
@@ -1188,7 +1207,9 @@ def infidelity(
     per_image = n_repeats * n_perturbations
     total = n * per_image  # pairs ordered (image, repeat, perturbation)
     dots, drops = np.empty(total), np.empty(total)
-    for pairs in _chunks(total, batch_size):
+    for pairs in _chunks(
+        total, model_batch_size(estimator, images.shape[1:], batch_size)
+    ):
         img = pairs // per_image
         # One value per pixel, shared by its channels, from the image's stream.
         noise = np.stack([rngs[i].standard_normal((height, width)) for i in img])

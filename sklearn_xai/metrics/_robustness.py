@@ -89,9 +89,16 @@ def _prepare(explainer, X, targets):
         images,
         explainer.input_ndim_,
         targets,
-        batch_size=explainer.batch_size,
+        batch_size=_batch_size(explainer),
     )
     return images, layout_ndim, np.asarray(explainer.classes_)[indices], indices
+
+
+def _batch_size(explainer):
+    """Rows per model call of a fitted explainer (its ``batch_size``, or by model)."""
+    if hasattr(explainer, "_model_batch_size"):
+        return int(explainer._model_batch_size())
+    return int(getattr(explainer, "batch_size", None) or 32)
 
 
 def seeded_copy(explainer, seed):
@@ -197,7 +204,7 @@ def _ratios(
     ref_flat = reference.reshape(n, -1)
     ref_norm = np.linalg.norm(ref_flat, axis=1)
     x_flat = images.reshape(n, -1).astype(np.float64)
-    per_call = max(1, int(explainer.batch_size) // n)
+    per_call = max(1, _batch_size(explainer) // n)
 
     out = []
     pending = []
