@@ -86,7 +86,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
+    _add_demo_parser(sub)
+    _add_explain_parser(sub)
+    _add_benchmark_parser(sub)
+    return parser
 
+
+def _add_demo_parser(sub):
+    """Add the ``demo`` subcommand and its arguments."""
     demo = sub.add_parser(
         "demo",
         help="the main job: train, explain, score, tune and report on bundled data",
@@ -143,6 +150,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="hide progress bars",
     )
 
+
+def _add_explain_parser(sub):
+    """Add the ``explain`` subcommand and its arguments."""
     explain = sub.add_parser(
         "explain",
         help="explain a saved model's predictions on your image files",
@@ -157,6 +167,12 @@ def build_parser() -> argparse.ArgumentParser:
             "in parallel with joblib, or on a dask cluster (--scheduler)."
         ),
     )
+    _add_explain_inputs(explain)
+    _add_explain_run_options(explain)
+
+
+def _add_explain_inputs(explain):
+    """Add ``explain``'s model and image arguments: --model to --images."""
     explain.add_argument(
         "--model", required=True, help="model file written by save_model"
     )
@@ -180,6 +196,10 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PATH",
         help="image files and folders (searched recursively)",
     )
+
+
+def _add_explain_run_options(explain):
+    """Add ``explain``'s options for the run: --method to --no-progress."""
     explain.add_argument(
         "--method",
         dest="methods",
@@ -221,6 +241,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-progress", action="store_true", help="hide progress bars"
     )
 
+
+def _add_benchmark_parser(sub):
+    """Add the ``benchmark`` subcommand and its arguments."""
     bench = sub.add_parser(
         "benchmark",
         help="run the benchmark scripts and save their tables",
@@ -245,7 +268,6 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument(
         "--benchmarks", default=None, metavar="DIR", help="the benchmarks folder"
     )
-    return parser
 
 
 def main(argv=None) -> int:
@@ -269,54 +291,67 @@ def main(argv=None) -> int:
     """
     args = build_parser().parse_args(argv)
     try:
-        if args.command == "demo":
-            from ._jobs.demo import run_demo
-
-            run_demo(
-                dataset=args.dataset,
-                quick=args.quick,
-                epochs=args.epochs,
-                methods=args.methods,
-                out=args.out,
-                random_state=args.random_state,
-                progress=not args.no_progress,
-            )
-        elif args.command == "explain":
-            from ._jobs.explain import run_explain
-
-            module = None if args.module is None else _network_class(args.module)
-            run_explain(
-                args.model,
-                args.images,
-                module=module,
-                device=args.device,
-                methods=args.methods,
-                out=args.out,
-                n_jobs=args.n_jobs,
-                scheduler=args.scheduler,
-                shard_size=args.shard_size,
-                quick=args.quick,
-                random_state=args.random_state,
-                progress=not args.no_progress,
-            )
-        elif args.command == "benchmark":
-            from ._jobs.benchmark import run_benchmarks
-
-            summary = run_benchmarks(
-                quick=args.quick,
-                out=args.out,
-                only=args.only,
-                directory=args.benchmarks,
-            )
-            if (summary["status"] != "ok").any():
-                return 1
+        return _COMMANDS[args.command](args)
     except KeyboardInterrupt:
         print("sklearn-xai: interrupted", file=sys.stderr)
         return 1
     except (OSError, ValueError) as exc:
         print(f"sklearn-xai: error: {exc}", file=sys.stderr)
         return 1
+
+
+def _demo(args):
+    """Run ``sklearn-xai demo``; return 0."""
+    from ._jobs.demo import run_demo
+
+    run_demo(
+        dataset=args.dataset,
+        quick=args.quick,
+        epochs=args.epochs,
+        methods=args.methods,
+        out=args.out,
+        random_state=args.random_state,
+        progress=not args.no_progress,
+    )
     return 0
+
+
+def _explain(args):
+    """Run ``sklearn-xai explain``; return 0."""
+    from ._jobs.explain import run_explain
+
+    module = None if args.module is None else _network_class(args.module)
+    run_explain(
+        args.model,
+        args.images,
+        module=module,
+        device=args.device,
+        methods=args.methods,
+        out=args.out,
+        n_jobs=args.n_jobs,
+        scheduler=args.scheduler,
+        shard_size=args.shard_size,
+        quick=args.quick,
+        random_state=args.random_state,
+        progress=not args.no_progress,
+    )
+    return 0
+
+
+def _benchmark(args):
+    """Run ``sklearn-xai benchmark``; return 1 if any script failed, else 0."""
+    from ._jobs.benchmark import run_benchmarks
+
+    summary = run_benchmarks(
+        quick=args.quick,
+        out=args.out,
+        only=args.only,
+        directory=args.benchmarks,
+    )
+    return 1 if (summary["status"] != "ok").any() else 0
+
+
+_COMMANDS = {"demo": _demo, "explain": _explain, "benchmark": _benchmark}
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -183,12 +183,9 @@ def run_demo(
     results : dict
         Everything the report shows, plus ``accuracy`` and ``paths``.
     """
-    import pandas as pd
     from sklearn.frozen import FrozenEstimator
-    from sklearn.metrics import accuracy_score, balanced_accuracy_score
 
-    from .explaining import explain_methods, mean_curve
-    from .scoring import FILL_DESCRIPTION, METRICS, score_explanations
+    from .scoring import METRICS
 
     if dataset not in _SETTINGS:
         raise ValueError(
@@ -198,51 +195,118 @@ def run_demo(
     started = time.perf_counter()
     timings = {}
 
-    def log(message):
-        print(message, flush=True)
-
     data = load_demo_data(dataset, quick=quick, random_state=random_state)
     clf, epochs, timings["training"], split = _train(
-        dataset,
-        data,
-        quick=quick,
-        epochs=epochs,
-        random_state=random_state,
-        progress=progress,
-        log=log,
-    )
+        dataset, data, quick=quick, epochs=epochs, random_state=random_state,
+        progress=progress, log=_log,
+    )  # fmt: skip
     X_train, X_test, _, y_test, masks_test = split
-    y_pred = clf.predict(X_test)
-    accuracy = accuracy_score(y_test, y_pred)
-    log(f"trained {epochs} epochs in {timings['training']:.1f} s")
-    log(f"held-out accuracy: {accuracy:.4f}")
-    log(f"held-out balanced accuracy: {balanced_accuracy_score(y_test, y_pred):.4f}")
+    accuracy = _evaluate(clf, X_test, y_test, epochs, timings["training"])
 
     model = FrozenEstimator(clf)
     n_explain = 8 if quick else 16
     X_explain = X_test[:n_explain]
     masks = None if masks_test is None else masks_test[:n_explain]
-    proba = clf.predict_proba(X_explain)
-    predicted = clf.classes_[proba.argmax(axis=1)]
     names = np.asarray(data.target_names)
-    captions = [
+    captions = _captions(clf, X_explain, y_test[:n_explain], names)
+    attributions, metrics, curves = _explain_and_score(
+        model, X_train[:64], X_explain, masks, methods, timings,
+        quick=quick, random_state=random_state, progress=progress,
+    )  # fmt: skip
+    tuning = _timed_tuning(model, X_test, quick, random_state, timings)
+    surrogate = _timed_surrogate(model, X_train, X_test, quick, random_state, timings)
+    _log_metrics(metrics)
+
+    results = {
+        "title": f"sklearn-xai demo: {dataset}",
+        "subtitle": f"CNNClassifier on {dataset}, {len(X_explain)} held-out "
+        f"images explained by {len(methods)} methods",
+        "summary": _summary(dataset, data, names, clf, split, epochs, accuracy),
+        "images": X_explain,
+        "captions": captions,
+        "attributions": attributions,
+        "metrics": metrics,
+        "greater_is_better": {
+            name: METRICS[name][1] for name in metrics.columns if name in METRICS
+        },
+        "curves": curves,
+        "tuning": tuning,
+        "surrogate": surrogate,
+        "settings": _settings(
+            dataset, quick, epochs, random_state, methods, len(X_explain)
+        ),
+        "timings": timings,
+        "accuracy": accuracy,
+    }
+    _write_report(results, out, started)
+    return results
+
+
+def _log(message):
+    """Print one line of the demo's progress at once."""
+    print(message, flush=True)
+
+
+def _evaluate(clf, X_test, y_test, epochs, seconds):
+    """Log the training time and held-out (balanced) accuracy; return the accuracy."""
+    from sklearn.metrics import accuracy_score, balanced_accuracy_score
+
+    y_pred = clf.predict(X_test)
+    accuracy = accuracy_score(y_test, y_pred)
+    _log(f"trained {epochs} epochs in {seconds:.1f} s")
+    _log(f"held-out accuracy: {accuracy:.4f}")
+    _log(f"held-out balanced accuracy: {balanced_accuracy_score(y_test, y_pred):.4f}")
+    return accuracy
+
+
+def _captions(clf, X, y, names):
+    """One caption per image: its true and predicted class and the probability."""
+    proba = clf.predict_proba(X)
+    predicted = clf.classes_[proba.argmax(axis=1)]
+    return [
         f"true {names[t]}, predicted {names[p]} ({q.max():.2f})"
-        for t, p, q in zip(y_test[:n_explain], predicted, proba, strict=True)
+        for t, p, q in zip(y, predicted, proba, strict=True)
     ]
-    X_fit = X_train[:64]
+
+
+def _explain_and_score(
+    model, X_fit, X, masks, methods, timings, *, quick, random_state, progress
+):
+    """Explain ``X`` with every method and score the maps; time both."""
+    import pandas as pd
+
+    from .explaining import explain_methods
 
     explainers, attributions, explain_seconds = explain_methods(
-        model, X_fit, X_explain, methods, quick=quick,
+        model, X_fit, X, methods, quick=quick,
         random_state=random_state, progress=progress,
     )  # fmt: skip
-    rows, curves = {}, {"deletion": {}, "insertion": {}}
-    score_seconds = {}
+    metrics, curves, score_seconds = _score_methods(
+        explainers, attributions, X, masks,
+        quick=quick, random_state=random_state, progress=progress,
+    )  # fmt: skip
+    metrics["explain s"] = pd.Series(explain_seconds)
+    timings["explaining (all methods)"] = sum(explain_seconds.values())
+    timings["scoring (all methods)"] = sum(score_seconds.values())
+    return attributions, metrics, curves
+
+
+def _score_methods(
+    explainers, attributions, X, masks, *, quick, random_state, progress
+):
+    """Score every method's maps: the metrics table, mean curves and seconds."""
+    import pandas as pd
     from tqdm.auto import tqdm
 
+    from .explaining import mean_curve
+    from .scoring import score_explanations
+
+    rows, curves = {}, {"deletion": {}, "insertion": {}}
+    score_seconds = {}
     for label in tqdm(explainers, desc="scoring", unit="method", disable=not progress):
         start = time.perf_counter()
         scores, method_curves, _ = score_explanations(
-            explainers[label], X_explain, attributions[label], masks=masks,
+            explainers[label], X, attributions[label], masks=masks,
             quick=quick, random_state=random_state,
         )  # fmt: skip
         score_seconds[label] = time.perf_counter() - start
@@ -253,70 +317,80 @@ def run_demo(
             curves[kind][label] = mean_curve(curve, scores[f"{kind} AUC"])
     metrics = pd.DataFrame.from_dict(rows, orient="index")
     metrics.index.name = "method"
-    metrics["explain s"] = pd.Series(explain_seconds)
-    greater = {name: METRICS[name][1] for name in metrics.columns if name in METRICS}
-    timings["explaining (all methods)"] = sum(explain_seconds.values())
-    timings["scoring (all methods)"] = sum(score_seconds.values())
+    return metrics, curves, score_seconds
 
+
+def _timed_tuning(model, X_test, quick, random_state, timings):
+    """Tune LIME on the first held-out images; time it and log the best settings."""
     start = time.perf_counter()
     tuning = _tune_lime(
         model, X_test[: 8 if quick else 16], quick=quick,
-        random_state=random_state, log=log,
+        random_state=random_state, log=_log,
     )  # fmt: skip
     timings["tuning LIME"] = time.perf_counter() - start
-    log(f"best LIME settings: {tuning.best_params}")
+    _log(f"best LIME settings: {tuning.best_params}")
+    return tuning
 
+
+def _timed_surrogate(model, X_train, X_test, quick, random_state, timings):
+    """Fit the surrogate tree; time it and log its fidelity."""
     start = time.perf_counter()
     surrogate = _fit_surrogate(
         model, X_train[: 500 if quick else None], X_test, quick=quick,
         random_state=random_state,
     )  # fmt: skip
     timings["surrogate tree"] = time.perf_counter() - start
-    log(
+    _log(
         f"surrogate tree: fidelity {surrogate.fidelity:.3f} (training), "
         f"{surrogate.held_out_fidelity:.3f} (held out)"
     )
+    return surrogate
+
+
+def _log_metrics(metrics):
+    """Print the explanation quality table."""
+    import pandas as pd
 
     with pd.option_context("display.width", 200, "display.max_columns", 50):
-        log("\nExplanation quality (mean over explained images; arrows in the "
-            "report give each column's direction)")  # fmt: skip
-        log(metrics.to_string(float_format=lambda v: f"{v:.4g}"))
+        _log("\nExplanation quality (mean over explained images; arrows in the "
+             "report give each column's direction)")  # fmt: skip
+        _log(metrics.to_string(float_format=lambda v: f"{v:.4g}"))
 
-    results = {
-        "title": f"sklearn-xai demo: {dataset}",
-        "subtitle": f"CNNClassifier on {dataset}, {len(X_explain)} held-out "
-        f"images explained by {len(methods)} methods",
-        "summary": {
-            "data set": dataset,
-            "classes": ", ".join(map(str, names)),
-            "training images": len(X_train),
-            "held-out images": len(X_test),
-            "image shape": str(data.images.shape[1:]),
-            "model": f"CNNClassifier ({clf.module_.__class__.__name__}, "
-            f"{sum(p.numel() for p in clf.module_.parameters())} parameters)",
-            "epochs": epochs,
-            "held-out accuracy": accuracy,
-        },
-        "images": X_explain,
-        "captions": captions,
-        "attributions": attributions,
-        "metrics": metrics,
-        "greater_is_better": greater,
-        "curves": curves,
-        "tuning": tuning,
-        "surrogate": surrogate,
-        "settings": {
-            "data set": dataset,
-            "quick": quick,
-            "epochs": epochs,
-            "random_state": random_state,
-            "methods": ", ".join(methods),
-            "explained images": len(X_explain),
-            "removed pixels": FILL_DESCRIPTION,
-        },
-        "timings": timings,
-        "accuracy": accuracy,
+
+def _summary(dataset, data, names, clf, split, epochs, accuracy):
+    """The report's "Model and data" mapping."""
+    X_train, X_test = split[:2]
+    return {
+        "data set": dataset,
+        "classes": ", ".join(map(str, names)),
+        "training images": len(X_train),
+        "held-out images": len(X_test),
+        "image shape": str(data.images.shape[1:]),
+        "model": f"CNNClassifier ({clf.module_.__class__.__name__}, "
+        f"{sum(p.numel() for p in clf.module_.parameters())} parameters)",
+        "epochs": epochs,
+        "held-out accuracy": accuracy,
     }
+
+
+def _settings(dataset, quick, epochs, random_state, methods, n_explained):
+    """The report's "Settings" mapping."""
+    from .scoring import FILL_DESCRIPTION
+
+    return {
+        "data set": dataset,
+        "quick": quick,
+        "epochs": epochs,
+        "random_state": random_state,
+        "methods": ", ".join(methods),
+        "explained images": n_explained,
+        "removed pixels": FILL_DESCRIPTION,
+    }
+
+
+def _write_report(results, out, started):
+    """Write the report to ``out`` (unless None), time it and log the total."""
+    timings = results["timings"]
     if out is not None:
         from ..report import write_report
 
@@ -324,7 +398,6 @@ def run_demo(
         timings["total"] = time.perf_counter() - started
         results["paths"] = write_report(results, out)
         timings["report"] = time.perf_counter() - start
-        log(f"\nreport: {os.path.abspath(results['paths'].html)}")
+        _log(f"\nreport: {os.path.abspath(results['paths'].html)}")
     timings["total"] = time.perf_counter() - started
-    log(f"done in {timings['total']:.1f} s")
-    return results
+    _log(f"done in {timings['total']:.1f} s")

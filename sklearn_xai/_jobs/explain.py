@@ -17,6 +17,7 @@ predicts on the same images.
 from __future__ import annotations
 
 import csv
+import functools
 import os
 import sys
 import time
@@ -206,37 +207,14 @@ def explain_shard(
     report, at their own resolution up to the report's cap.
     """
     from sklearn.frozen import FrozenEstimator
-    from sklearn.utils import Bunch
 
-    from ..report._explanation import cap_image_size
     from .explaining import explain_methods
-    from .scoring import FAST_FAMILIES, score_explanations
 
-    for entry in sys_path:  # where the driver found the network's class
-        if entry not in sys.path:
-            sys.path.append(entry)
+    _extend_sys_path(sys_path)
     spec = input_spec(_load(model_path, module, device))
     clf = spec.model
-    images, names, skipped, originals = [], [], [], []
-    for path in paths:
-        read = read_image(path, spec.shape, spec.dtype, reader=spec.reader)
-        if read is None:
-            skipped.append((path, "not a readable image"))
-            continue
-        images.append(read[0])
-        names.append(path)
-        if len(originals) < n_gallery:
-            originals.append(cap_image_size(read[1]))
-    summary = Bunch(
-        index=index,
-        n_images=len(images),
-        skipped=skipped,
-        sums=defaultdict(dict),
-        counts=defaultdict(dict),
-        curves=defaultdict(dict),
-        seconds=defaultdict(float),
-        gallery=None,
-    )
+    images, names, skipped, originals = _read_shard(paths, spec, n_gallery)
+    summary = _empty_summary(index, len(images), skipped)
     if not images:
         return summary
     X = np.stack(images)
@@ -255,6 +233,67 @@ def explain_shard(
         probability=proba.max(axis=1),
         **{name: attributions[METHODS[name][0]] for name in methods},
     )
+    rows = _score_shard(
+        summary, explainers, X, attributions, seconds, names, predicted, proba,
+        quick=quick, random_state=random_state,
+    )  # fmt: skip
+    _write_rows(os.path.join(shard_dir, f"metrics-{index:05d}.csv"), rows)
+    if n_gallery:
+        summary.gallery = _shard_gallery(
+            originals, names, predicted, proba, attributions, n_gallery
+        )
+    summary.sums, summary.counts = dict(summary.sums), dict(summary.counts)
+    summary.curves, summary.seconds = dict(summary.curves), dict(summary.seconds)
+    return summary
+
+
+def _extend_sys_path(sys_path):
+    """Append the driver's import folders that this process lacks to sys.path."""
+    for entry in sys_path:  # where the driver found the network's class
+        if entry not in sys.path:
+            sys.path.append(entry)
+
+
+def _read_shard(paths, spec, n_gallery):
+    """Read a shard's files: images, their paths, skipped files, gallery originals."""
+    from ..report._explanation import cap_image_size
+
+    images, names, skipped, originals = [], [], [], []
+    for path in paths:
+        read = read_image(path, spec.shape, spec.dtype, reader=spec.reader)
+        if read is None:
+            skipped.append((path, "not a readable image"))
+            continue
+        images.append(read[0])
+        names.append(path)
+        if len(originals) < n_gallery:
+            originals.append(cap_image_size(read[1]))
+    return images, names, skipped, originals
+
+
+def _empty_summary(index, n_images, skipped):
+    """A shard's summary before any scores are added."""
+    from sklearn.utils import Bunch
+
+    return Bunch(
+        index=index,
+        n_images=n_images,
+        skipped=skipped,
+        sums=defaultdict(dict),
+        counts=defaultdict(dict),
+        curves=defaultdict(dict),
+        seconds=defaultdict(float),
+        gallery=None,
+    )
+
+
+def _score_shard(
+    summary, explainers, X, attributions, seconds, names, predicted, proba, *,
+    quick, random_state,
+):  # fmt: skip
+    """Score every method's maps into ``summary``; return the per-image rows."""
+    from .scoring import FAST_FAMILIES, score_explanations
+
     rows = []
     for label, explainer in explainers.items():
         scores, curves, _ = score_explanations(
@@ -277,30 +316,32 @@ def explain_shard(
                     **{column: float(values[i]) for column, values in scores.items()},
                 }
             )
-    with open(
-        os.path.join(shard_dir, f"metrics-{index:05d}.csv"),
-        "w",
-        newline="",
-        encoding="utf-8",
-    ) as handle:
+    return rows
+
+
+def _write_rows(path, rows):
+    """Write ``rows`` (dicts with the same keys) as a CSV file with a header."""
+    with open(path, "w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
-    if n_gallery:
-        keep = slice(0, n_gallery)
-        summary.gallery = Bunch(
-            images=originals,
-            captions=[
-                f"{os.path.basename(n)}: {p} ({q:.2f})"
-                for n, p, q in zip(
-                    names[keep], predicted[keep], proba[keep].max(axis=1), strict=True
-                )
-            ],
-            attributions={label: maps[keep] for label, maps in attributions.items()},
-        )
-    summary.sums, summary.counts = dict(summary.sums), dict(summary.counts)
-    summary.curves, summary.seconds = dict(summary.curves), dict(summary.seconds)
-    return summary
+
+
+def _shard_gallery(originals, names, predicted, proba, attributions, n_gallery):
+    """The shard's first ``n_gallery`` images, captions and maps for the report."""
+    from sklearn.utils import Bunch
+
+    keep = slice(0, n_gallery)
+    return Bunch(
+        images=originals,
+        captions=[
+            f"{os.path.basename(n)}: {p} ({q:.2f})"
+            for n, p, q in zip(
+                names[keep], predicted[keep], proba[keep].max(axis=1), strict=True
+            )
+        ],
+        attributions={label: maps[keep] for label, maps in attributions.items()},
+    )
 
 
 def _run_shards(tasks, n_shards, *, n_jobs, scheduler, progress):
@@ -401,22 +442,77 @@ def run_explain(
     results : dict
         What the report shows, plus ``n_images`` and ``paths``.
     """
-    import pandas as pd
-    from joblib import delayed
-    from sklearn.utils import Bunch
-
-    from ..neural_network import load_model
     from ..report import write_report
     from .scoring import METRICS
 
     started = time.perf_counter()
     model_path = os.fspath(model_path)
-    # fails early, with one clear message
+    loaded, spec, notes = _load_for_explaining(model_path, module, device)
+    methods = check_methods(methods)
+    if shard_size < 1:
+        raise ValueError(f"shard_size must be a positive integer; got {shard_size}.")
+    files, skipped = _files_to_explain(image_paths)
+    out = os.fspath(out)
+    os.makedirs(out, exist_ok=True)
+    module, sys_path = _module_for_workers(module)
+    shards = [files[i : i + shard_size] for i in range(0, len(files), shard_size)]
+    _announce(files, shards, methods)
+    task = functools.partial(
+        explain_shard, model_path=model_path, methods=methods, out=out,
+        quick=quick, random_state=random_state, n_gallery=n_gallery,
+        module=module, device=device, sys_path=sys_path,
+    )  # fmt: skip
+    labels = [METHODS[name][0] for name in methods]
+    totals = _gather_shards(
+        task, shards, labels, skipped, n_gallery,
+        n_jobs=n_jobs, scheduler=scheduler, progress=progress,
+    )  # fmt: skip
+    n_images = totals.n_images
+    _check_read(skipped, n_images, len(files))
+    gallery = _first_images(totals.galleries, labels, n_gallery)
+    _merge_shard_metrics(out, totals.done)
+    metrics = _mean_metrics(totals, labels)
+    curves = _mean_curves(totals.curve_sums, metrics, n_images)
+    _print_table(metrics)
+    timings = {"total": time.perf_counter() - started}
+    timings.update({f"explaining: {k}": v for k, v in totals.seconds.items()})
+    results = {
+        "title": "sklearn-xai explain",
+        "subtitle": f"{os.path.basename(model_path)} on {n_images} images",
+        "summary": _model_summary(model_path, loaded, spec, n_images, len(skipped)),
+        "images": gallery.images,
+        "captions": gallery.captions,
+        "attributions": gallery.attributions,
+        "metrics": metrics,
+        "greater_is_better": {
+            column: METRICS[column][1] for column in metrics if column in METRICS
+        },
+        "curves": curves,
+        "skipped": skipped,
+        "notes": notes,
+        "settings": _run_settings(
+            methods, quick, random_state, shard_size, n_jobs, scheduler
+        ),
+        "timings": timings,
+        "n_images": n_images,
+    }
+    results["paths"] = write_report(results, out, max_images=n_gallery)
+    print(f"report: {os.path.abspath(results['paths'].html)}", flush=True)
+    return results
+
+
+def _load_for_explaining(model_path, module, device):
+    """Load the model (failing early, with one clear message) and its input spec.
+
+    Returns the loaded model, its :func:`input_spec` and the report's notes
+    (a warning, also printed, when the files cannot be read as it was fitted).
+    """
+    from ..neural_network import load_model
+
     loaded = load_model(model_path, module=module, device=device)
     spec = input_spec(loaded)
-    clf = spec.model
     notes = []
-    if "input_range_" in vars(clf) and clf.input_range_ is None:
+    if "input_range_" in vars(spec.model) and spec.model.input_range_ is None:
         notes.append(
             "The model was fitted on images outside [0, 1] and not uint8 (e.g. "
             "standardized by an ImageNormalizer), but the file holds no "
@@ -425,9 +521,11 @@ def run_explain(
             "with save_model(pipeline) instead."
         )
         print(f"warning: {notes[-1]}", file=sys.stderr, flush=True)
-    methods = check_methods(methods)
-    if shard_size < 1:
-        raise ValueError(f"shard_size must be a positive integer; got {shard_size}.")
+    return loaded, spec, notes
+
+
+def _files_to_explain(image_paths):
+    """The image files under ``image_paths`` and the missing paths; raise if none."""
     files, skipped = collect_image_paths(image_paths)
     if not files:
         raise ValueError(
@@ -435,76 +533,102 @@ def run_explain(
             + "; ".join(f"{name!r} {reason}" for name, reason in skipped)
             + "."
         )
-    out = os.fspath(out)
-    os.makedirs(out, exist_ok=True)
-    # Workers get the class by import path, and the folders the driver
-    # imported it from: no unpickling of a class before that path is set
-    # (a class defined in a script or a function goes as it is).
+    return files, skipped
+
+
+def _module_for_workers(module):
+    """The network class as workers get it, and the folders to import it from.
+
+    Workers get the class by import path, and the folders the driver
+    imported it from: no unpickling of a class before that path is set (a
+    class defined in a script or a function goes as it is).
+    """
     sys_path = ()
     if module is not None and not isinstance(module, str):
         path = f"{module.__module__}:{module.__qualname__}"
         if "<locals>" not in path and module.__module__ != "__main__":
             module, sys_path = path, tuple(sys.path)
-    shards = [files[i : i + shard_size] for i in range(0, len(files), shard_size)]
+    return module, sys_path
+
+
+def _announce(files, shards, methods):
+    """Print what the run explains: how many files, shards and which methods."""
     print(
         f"sklearn-xai explain: {len(files)} files in {len(shards)} shards, "
         f"methods: {', '.join(methods)}",
         flush=True,
     )
-    tasks = (
-        delayed(explain_shard)(
-            i,
-            shard,
-            model_path,
-            methods,
-            out,
-            quick=quick,
-            random_state=random_state,
-            n_gallery=n_gallery,
-            module=module,
-            device=device,
-            sys_path=sys_path,
-        )
-        for i, shard in enumerate(shards)
+
+
+def _gather_shards(task, shards, labels, skipped, n_gallery, **run_options):
+    """Run ``task`` on every shard and add up the summaries as they arrive.
+
+    Files the shards skip are appended to ``skipped``.
+    """
+    from joblib import delayed
+    from sklearn.utils import Bunch
+
+    totals = Bunch(
+        n_images=0,
+        sums={label: defaultdict(float) for label in labels},
+        counts={label: defaultdict(int) for label in labels},
+        curve_sums=defaultdict(dict),
+        seconds=defaultdict(float),
+        galleries={},
+        done=[],
     )
-    labels = [METHODS[name][0] for name in methods]
-    sums = {label: defaultdict(float) for label in labels}
-    counts = {label: defaultdict(int) for label in labels}
-    curve_sums = defaultdict(dict)
-    seconds = defaultdict(float)
-    n_images, galleries, done = 0, {}, []
-    for summary in _run_shards(
-        tasks, len(shards), n_jobs=n_jobs, scheduler=scheduler, progress=progress
-    ):
-        n_images += summary.n_images
+    tasks = (delayed(task)(i, shard) for i, shard in enumerate(shards))
+    for summary in _run_shards(tasks, len(shards), **run_options):
+        totals.n_images += summary.n_images
         skipped.extend(summary.skipped)
-        done.append(summary.index)
+        totals.done.append(summary.index)
         if summary.gallery is not None:
-            galleries[summary.index] = summary.gallery
-            _drop_unneeded(galleries, n_gallery)
-        for label, columns in summary.sums.items():
-            for column, value in columns.items():
-                sums[label][column] += value
-                counts[label][column] += summary.counts[label][column]
-        for kind, by_label in summary.curves.items():
-            for label, (fractions, total) in by_label.items():
-                old = curve_sums[kind].get(label)
-                curve_sums[kind][label] = (
-                    fractions,
-                    total if old is None else old[1] + total,
-                )
-        for label, value in summary.seconds.items():
-            seconds[label] += value
+            totals.galleries[summary.index] = summary.gallery
+            _drop_unneeded(totals.galleries, n_gallery)
+        _add_scores(totals, summary)
+    return totals
+
+
+def _add_scores(totals, summary):
+    """Add a shard's score sums, counts, curve sums and seconds to ``totals``."""
+    for label, columns in summary.sums.items():
+        for column, value in columns.items():
+            totals.sums[label][column] += value
+            totals.counts[label][column] += summary.counts[label][column]
+    for kind, by_label in summary.curves.items():
+        for label, (fractions, total) in by_label.items():
+            old = totals.curve_sums[kind].get(label)
+            totals.curve_sums[kind][label] = (
+                fractions,
+                total if old is None else old[1] + total,
+            )
+    for label, value in summary.seconds.items():
+        totals.seconds[label] += value
+
+
+def _check_read(skipped, n_images, n_files):
+    """Print the skipped files; raise if none of the ``n_files`` could be read."""
     for name, reason in skipped:
         print(f"skipped {name}: {reason}", flush=True)
     if n_images == 0:
-        raise ValueError(f"none of the {len(files)} files could be read as an image.")
-    gallery = _first_images(galleries, labels, n_gallery)
+        raise ValueError(f"none of the {n_files} files could be read as an image.")
 
+
+def _merge_shard_metrics(out, done):
+    """Merge the ``done`` shards' per-image metrics into per_image_metrics.csv."""
     _merge_csv(
         [os.path.join(out, "shards", f"metrics-{i:05d}.csv") for i in sorted(done)],
         os.path.join(out, "per_image_metrics.csv"),
     )
+
+
+def _mean_metrics(totals, labels):
+    """The metrics table: each method's mean score per metric, and seconds per image."""
+    import pandas as pd
+
+    from .scoring import METRICS
+
+    sums, counts, n_images = totals.sums, totals.counts, totals.n_images
     metrics = pd.DataFrame(
         {
             label: {
@@ -519,9 +643,16 @@ def run_explain(
     ).T
     metrics.index.name = "method"
     metrics["explain s/image"] = pd.Series(
-        {label: seconds[label] / n_images for label in labels}
+        {label: totals.seconds[label] / n_images for label in labels}
     )
-    curves = {
+    return metrics
+
+
+def _mean_curves(curve_sums, metrics, n_images):
+    """The mean deletion and insertion curves of every method, with their AUC."""
+    from sklearn.utils import Bunch
+
+    return {
         kind: {
             label: Bunch(
                 fractions=fractions,
@@ -532,48 +663,41 @@ def run_explain(
         }
         for kind, by_label in curve_sums.items()
     }
+
+
+def _print_table(metrics):
+    """Print the metrics table."""
+    import pandas as pd
+
     with pd.option_context("display.width", 200, "display.max_columns", 50):
         print(metrics.to_string(float_format=lambda v: f"{v:.4g}"), flush=True)
-    timings = {"total": time.perf_counter() - started}
-    timings.update({f"explaining: {k}": v for k, v in seconds.items()})
-    results = {
-        "title": "sklearn-xai explain",
-        "subtitle": f"{os.path.basename(model_path)} on {n_images} images",
-        "summary": {
-            "model file": os.path.abspath(model_path),
-            "model": _describe_model(loaded),
-            "classes": ", ".join(map(str, clf.classes_)),
-            "input shape": str(spec.shape),
-            "files read as": "uint8 (0-255)"
-            if spec.dtype == "uint8"
-            else "float32 in [0, 1]",
-            "images explained": n_images,
-            "files skipped": len(skipped),
-        },
-        "images": gallery.images,
-        "captions": gallery.captions,
-        "attributions": gallery.attributions,
-        "metrics": metrics,
-        "greater_is_better": {
-            column: METRICS[column][1] for column in metrics if column in METRICS
-        },
-        "curves": curves,
-        "skipped": skipped,
-        "notes": notes,
-        "settings": {
-            "methods": ", ".join(methods),
-            "quick": quick,
-            "random_state": random_state,
-            "shard size": shard_size,
-            "n_jobs": n_jobs,
-            "scheduler": scheduler or "none (joblib)",
-        },
-        "timings": timings,
-        "n_images": n_images,
+
+
+def _model_summary(model_path, loaded, spec, n_images, n_skipped):
+    """The report's "Model and data" mapping."""
+    return {
+        "model file": os.path.abspath(model_path),
+        "model": _describe_model(loaded),
+        "classes": ", ".join(map(str, spec.model.classes_)),
+        "input shape": str(spec.shape),
+        "files read as": "uint8 (0-255)"
+        if spec.dtype == "uint8"
+        else "float32 in [0, 1]",
+        "images explained": n_images,
+        "files skipped": n_skipped,
     }
-    results["paths"] = write_report(results, out, max_images=n_gallery)
-    print(f"report: {os.path.abspath(results['paths'].html)}", flush=True)
-    return results
+
+
+def _run_settings(methods, quick, random_state, shard_size, n_jobs, scheduler):
+    """The report's "Settings" mapping."""
+    return {
+        "methods": ", ".join(methods),
+        "quick": quick,
+        "random_state": random_state,
+        "shard size": shard_size,
+        "n_jobs": n_jobs,
+        "scheduler": scheduler or "none (joblib)",
+    }
 
 
 def _drop_unneeded(galleries, n_gallery):

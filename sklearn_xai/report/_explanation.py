@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 
@@ -130,47 +131,73 @@ def write_report(results, directory, *, max_images: int = 8) -> Bunch:
     >>> paths.html.endswith("report.html")
     True
     """
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    from ..visualization import (
-        FaithfulnessCurveDisplay,
-        SurrogateTreeDisplay,
-        overlay_attribution,
-    )
-    from ..visualization._base import check_image
-
+    _use_agg_backend()
     _check_results(results)
     directory = os.fspath(directory)
     os.makedirs(os.path.join(directory, "overlays"), exist_ok=True)
     written = []
-
-    def save_png(name, image):
-        """Write ``image`` as ``directory/name``; return its PNG bytes.
-
-        The page embeds the same bytes, so each image is encoded once; a
-        figure is closed once encoded.
-        """
-        data = png_bytes(image)
-        if hasattr(image, "savefig"):
-            plt.close(image)
-        path = os.path.join(directory, name)
-        with open(path, "wb") as handle:
-            handle.write(data)
-        written.append(path)
-        return data
+    save_png = functools.partial(_save_png, directory, written)
 
     report = Report(results["title"], subtitle=results.get("subtitle"))
+    gallery = _gallery(results, max_images)
+    _add_model_section(report, results)
+    _add_explanations_section(report, results, gallery, save_png)
+    csv_path = _add_quality_section(report, results, directory)
+    _add_curves_section(report, results.get("curves") or {}, save_png)
+    _add_tuning_section(report, results.get("tuning"))
+    _add_surrogate_section(report, results, save_png)
+    _add_notes_section(report, results.get("notes"))
+    _add_settings_section(report, results)
+
+    html_path = report.write(os.path.join(directory, "report.html"))
+    return Bunch(html=html_path, metrics_csv=csv_path, images=written)
+
+
+def _use_agg_backend():
+    """Ask matplotlib for its Agg backend (ignored if it cannot switch)."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+
+
+def _save_png(directory, written, name, image):
+    """Write ``image`` as ``directory/name``, record the path; return the PNG bytes.
+
+    The page embeds the same bytes, so each image is encoded once; a figure
+    is closed once encoded.
+    """
+    import matplotlib.pyplot as plt
+
+    data = png_bytes(image)
+    if hasattr(image, "savefig"):
+        plt.close(image)
+    path = os.path.join(directory, name)
+    with open(path, "wb") as handle:
+        handle.write(data)
+    written.append(path)
+    return data
+
+
+def _gallery(results, max_images):
+    """The images the gallery shows (capped in size), their captions and width."""
+    from ..visualization._base import check_image
+
     images = [cap_image_size(image) for image in list(results["images"])[:max_images]]
     captions = list(results.get("captions") or [""] * len(results["images"]))
     captions = captions[: len(images)]
-    shown = [check_image(image) for image in images]
     # Small images are displayed enlarged (the PNGs keep their pixels).
     width = 96 if images and max(i.shape[1] for i in images) < 96 else None
-    n_total = int(results.get("n_images") or len(results["images"]))
+    return Bunch(
+        images=images,
+        shown=[check_image(image) for image in images],
+        captions=captions,
+        width=width,
+        n_total=int(results.get("n_images") or len(results["images"])),
+    )
 
+
+def _add_model_section(report, results):
+    """Add the "Model and data" section: the summary and the skipped files."""
     report.add_section("Model and data")
     if results.get("summary"):
         report.add_mapping(results["summary"])
@@ -180,25 +207,35 @@ def write_report(results, directory, *, max_images: int = 8) -> Bunch:
             _frame([{"file": n, "reason": r} for n, r in results["skipped"]], "file")
         )
 
+
+def _add_explanations_section(report, results, gallery, save_png):
+    """Add the gallery: each image, then its overlay by every method."""
+    from ..visualization import overlay_attribution
+
     report.add_section(
         "Explanations",
         text="Heatmaps of the positive evidence for the predicted class, "
         "over the image (red: most relevant). "
-        f"Showing {len(images)} of {n_total} explained images, each at its own "
-        f"resolution (at most {MAX_SIDE} pixels on the long side).",
+        f"Showing {len(gallery.images)} of {gallery.n_total} explained images, "
+        f"each at its own resolution (at most {MAX_SIDE} pixels on the long side).",
     )
-    grid = {"image": shown}
+    grid = {"image": gallery.shown}
     for method, maps in results["attributions"].items():
         overlays = [
             overlay_attribution(image, attribution, sign="positive")
-            for image, attribution in zip(images, np.asarray(maps), strict=False)
+            for image, attribution in zip(
+                gallery.images, np.asarray(maps), strict=False
+            )
         ]
         grid[method] = [
             save_png(os.path.join("overlays", f"{_slug(method)}_{i}.png"), overlay)
             for i, overlay in enumerate(overlays)
         ]
-    report.add_image_grid(grid, column_captions=captions, width=width)
+    report.add_image_grid(grid, column_captions=gallery.captions, width=gallery.width)
 
+
+def _add_quality_section(report, results, directory):
+    """Write metrics.csv and add the metrics table; return the CSV's path."""
     metrics = results["metrics"]
     csv_path = os.path.join(directory, "metrics.csv")
     metrics.to_csv(csv_path, index_label="method")
@@ -214,74 +251,95 @@ def write_report(results, directory, *, max_images: int = 8) -> Bunch:
         caption="Mean over the explained images; the same numbers are in metrics.csv.",
         table_id="metrics",
     )
+    return csv_path
 
-    curves = results.get("curves") or {}
-    if curves:
-        report.add_section(
-            "Deletion and insertion curves",
-            text="The predicted class's probability as the most relevant pixels "
-            "are removed (deletion) or revealed on a blurred image (insertion); "
-            "the legend gives each curve's area.",
-        )
-        figures = []
-        for kind, by_method in curves.items():
-            names = list(by_method)
-            display = FaithfulnessCurveDisplay(
-                by_method[names[0]].fractions,
-                {name: by_method[name].scores for name in names},
-                {name: float(by_method[name].auc) for name in names},
-                kind=kind,
-            ).plot()
-            if len(names) > 4:  # keep the curves visible: legend outside
-                display.ax_.legend(
-                    loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize="small"
-                )
-            figures.append(save_png(f"{kind}_curves.png", display.figure_))
-        report.add_gallery(figures, [f"{kind} curves" for kind in curves])
 
-    tuning = results.get("tuning")
-    if tuning is not None:
-        report.add_section(
-            "Tuning LIME by explanation quality",
-            text=f"GridSearchCV over LIME's settings, scored by {tuning.scoring}; "
-            "the model is frozen, only the explainer's settings change.",
-        )
-        report.add_table(tuning.table, table_id="tuning")
-        report.add_mapping(
-            {f"best {k}": v for k, v in tuning.best_params.items()},
-            caption="the selected settings",
-        )
+def _add_curves_section(report, curves, save_png):
+    """Add the deletion and insertion curves, one figure per kind (if any)."""
+    from ..visualization import FaithfulnessCurveDisplay
+
+    if not curves:
+        return
+    report.add_section(
+        "Deletion and insertion curves",
+        text="The predicted class's probability as the most relevant pixels "
+        "are removed (deletion) or revealed on a blurred image (insertion); "
+        "the legend gives each curve's area.",
+    )
+    figures = []
+    for kind, by_method in curves.items():
+        names = list(by_method)
+        display = FaithfulnessCurveDisplay(
+            by_method[names[0]].fractions,
+            {name: by_method[name].scores for name in names},
+            {name: float(by_method[name].auc) for name in names},
+            kind=kind,
+        ).plot()
+        if len(names) > 4:  # keep the curves visible: legend outside
+            display.ax_.legend(
+                loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize="small"
+            )
+        figures.append(save_png(f"{kind}_curves.png", display.figure_))
+    report.add_gallery(figures, [f"{kind} curves" for kind in curves])
+
+
+def _add_tuning_section(report, tuning):
+    """Add the LIME tuning table and the selected settings (if any)."""
+    if tuning is None:
+        return
+    report.add_section(
+        "Tuning LIME by explanation quality",
+        text=f"GridSearchCV over LIME's settings, scored by {tuning.scoring}; "
+        "the model is frozen, only the explainer's settings change.",
+    )
+    report.add_table(tuning.table, table_id="tuning")
+    report.add_mapping(
+        {f"best {k}": v for k, v in tuning.best_params.items()},
+        caption="the selected settings",
+    )
+
+
+def _add_surrogate_section(report, results, save_png):
+    """Add the surrogate tree: its fidelity, its figure and its rules (if any)."""
+    from ..visualization import SurrogateTreeDisplay
 
     surrogate = results.get("surrogate")
-    if surrogate is not None:
-        report.add_section(
-            "Global surrogate tree",
-            text="A decision tree trained to mimic the CNN on interpretable "
-            "region features; fidelity is how often it agrees with the CNN.",
-        )
-        report.add_mapping(
-            {
-                "fidelity on training images": surrogate.fidelity,
-                "fidelity on held-out images": surrogate.held_out_fidelity,
-                "depth": surrogate.estimator.surrogate_.get_depth(),
-                "leaves": surrogate.estimator.surrogate_.get_n_leaves(),
-            }
-        )
-        display = SurrogateTreeDisplay.from_estimator(
-            surrogate.estimator, image=np.asarray(results["images"][0]), max_depth=3
-        )
-        report.add_image(
-            save_png("surrogate_tree.png", display.figure_),
-            caption="the tree (top levels) and its regions",
-        )
-        n_lines = len(surrogate.rules.splitlines())
-        report.add_code(surrogate.rules, summary=f"the tree's rules ({n_lines} lines)")
+    if surrogate is None:
+        return
+    report.add_section(
+        "Global surrogate tree",
+        text="A decision tree trained to mimic the CNN on interpretable "
+        "region features; fidelity is how often it agrees with the CNN.",
+    )
+    report.add_mapping(
+        {
+            "fidelity on training images": surrogate.fidelity,
+            "fidelity on held-out images": surrogate.held_out_fidelity,
+            "depth": surrogate.estimator.surrogate_.get_depth(),
+            "leaves": surrogate.estimator.surrogate_.get_n_leaves(),
+        }
+    )
+    display = SurrogateTreeDisplay.from_estimator(
+        surrogate.estimator, image=np.asarray(results["images"][0]), max_depth=3
+    )
+    report.add_image(
+        save_png("surrogate_tree.png", display.figure_),
+        caption="the tree (top levels) and its regions",
+    )
+    n_lines = len(surrogate.rules.splitlines())
+    report.add_code(surrogate.rules, summary=f"the tree's rules ({n_lines} lines)")
 
-    if results.get("notes"):
+
+def _add_notes_section(report, notes):
+    """Add the notes, one paragraph each (if any)."""
+    if notes:
         report.add_section("Notes")
-        for note in results["notes"]:
+        for note in notes:
             report.add_text(note)
 
+
+def _add_settings_section(report, results):
+    """Add the "Settings and timings" section."""
     report.add_section("Settings and timings")
     if results.get("settings"):
         report.add_heading("Settings")
@@ -290,11 +348,9 @@ def write_report(results, directory, *, max_images: int = 8) -> Bunch:
         report.add_heading("Timings (seconds)")
         report.add_mapping(results["timings"])
 
-    html_path = report.write(os.path.join(directory, "report.html"))
-    return Bunch(html=html_path, metrics_csv=csv_path, images=written)
-
 
 def _frame(rows, index):
+    """``rows`` (a list of dicts) as a DataFrame indexed by ``index``."""
     import pandas as pd
 
     return pd.DataFrame(rows).set_index(index)
