@@ -73,7 +73,7 @@ def run(n_images=16, size=224, quick=False, repeats=2):
         pixel_flipping,
     )
     from sklearn_xai.metrics._checks import check_images
-    from sklearn_xai.metrics._faithfulness import _SubsetStream
+    from sklearn_xai.metrics._faithfulness_correlation import _SubsetStream
     from sklearn_xai.utils._seeds import image_rngs
 
     warnings.filterwarnings("ignore")

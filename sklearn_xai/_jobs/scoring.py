@@ -6,7 +6,7 @@ import time
 
 import numpy as np
 
-from ..metrics._faithfulness import _auc
+from ..metrics._curves import _auc
 from .explaining import quiet_captum
 
 #: Column name -> (family, greater_is_better). The order is the table's.

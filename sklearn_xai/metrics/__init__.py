@@ -33,7 +33,7 @@ Ties, random draws, units
 -------------------------
 Tied pixels are in a random order: the localization metrics take the exact
 expectation over it, the curves and pixel flipping one order seeded by the
-map and the image (see :mod:`sklearn_xai.metrics._faithfulness`). Every
+map and the image (see :mod:`sklearn_xai.metrics._perturb`). Every
 stochastic metric draws each image's numbers from a stream seeded by
 ``random_state`` and the image's content, so an image scores the same in any
 batch; robustness and randomization metrics re-explain with a copy of a
@@ -52,15 +52,9 @@ ones by name (:func:`get_explanation_scorer_names`).
 
 from ._checks import DegenerateExplanationWarning
 from ._complexity import complexity, effective_complexity, sparseness
-from ._faithfulness import (
-    deletion_auc,
-    deletion_curve,
-    faithfulness_correlation,
-    infidelity,
-    insertion_auc,
-    insertion_curve,
-    pixel_flipping,
-)
+from ._curves import deletion_auc, deletion_curve, insertion_auc, insertion_curve
+from ._faithfulness_correlation import faithfulness_correlation
+from ._infidelity import infidelity
 from ._localization import (
     attribution_localization_auc,
     pointing_game,
@@ -68,6 +62,7 @@ from ._localization import (
     relevance_rank_accuracy,
     top_k_intersection,
 )
+from ._pixel_flipping import pixel_flipping
 from ._randomization import model_parameter_randomization, random_logit
 from ._robustness import avg_sensitivity, local_lipschitz_estimate, max_sensitivity
 from ._scorer import (

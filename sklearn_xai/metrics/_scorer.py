@@ -37,7 +37,7 @@ def _argument_directions():
     metric -> (argument, {value: greater_is_better}). The metric's own
     ``greater_is_better`` attribute holds for its default only.
     """
-    from ._faithfulness import pixel_flipping
+    from ._pixel_flipping import pixel_flipping
 
     return {pixel_flipping: ("order", {"morf": True, "lerf": False})}
 

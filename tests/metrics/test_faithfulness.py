@@ -25,7 +25,9 @@ from sklearn_xai.metrics import (
     pixel_flipping,
 )
 from sklearn_xai.metrics._checks import check_images
-from sklearn_xai.metrics._faithfulness import _fill, _region_labels, _SubsetStream
+from sklearn_xai.metrics._faithfulness_correlation import _SubsetStream
+from sklearn_xai.metrics._perturb import _fill
+from sklearn_xai.metrics._pixel_flipping import _region_labels
 from sklearn_xai.neural_network import CNNClassifier
 from sklearn_xai.utils._blur import blur_images
 from sklearn_xai.utils._seeds import image_rngs
