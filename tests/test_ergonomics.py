@@ -166,6 +166,8 @@ def test_metrics_batch_by_the_kind_of_model(digits):
     auto = deletion_auc(model, X[:4], maps, targets=y[:4], n_steps=64)
     assert max(forest.calls) > 64  # 4 images x 65 steps in few calls
     forest.calls = []
-    explicit = deletion_auc(model, X[:4], maps, targets=y[:4], n_steps=64, batch_size=16)
+    explicit = deletion_auc(
+        model, X[:4], maps, targets=y[:4], n_steps=64, batch_size=16
+    )
     assert max(forest.calls) == 16
     np.testing.assert_allclose(auto, explicit)
