@@ -11,6 +11,8 @@ from sklearn.utils.validation import check_memory
 from ..base import BaseExplainer
 from ..utils._compat import HasMethods, Interval, StrOptions
 from ..utils._warnings import warn_constant_explanations
+from ._convergence import is_settled
+from ._lime_sampling import SAMPLINGS, make_design, weighted_ridge
 from ._perturbation import (
     DEFAULT_N_SEGMENTS,
     SEGMENTATIONS,
@@ -22,19 +24,57 @@ from ._perturbation import (
     superpixel_causes,
 )
 
+#: lime's ridge penalty.
+RIDGE_ALPHA = 1.0
+
 
 def lime_kernel(distances, kernel_width):
     """LIME's exponential kernel on distances: ``sqrt(exp(-d**2 / width**2))``."""
     return np.sqrt(np.exp(-(distances**2) / kernel_width**2))
 
 
-def _explain_one(image, target, seed, explainer, memory):
-    """LIME for one image: (attribution (H, W), details dict)."""
+#: ``n_samples="auto"``: the first round has ``max(AUTO_MIN_SAMPLES,
+#: AUTO_SAMPLES_PER_SEGMENT * (d + 1))`` samples (``d`` superpixels), each
+#: later round ``AUTO_STEP`` more, until :func:`is_settled` or ``max_samples``.
+AUTO_MIN_SAMPLES = 100
+AUTO_SAMPLES_PER_SEGMENT = 2
+AUTO_STEP = 50
+#: The stopping rule's settings (see :mod:`._convergence`).
+AUTO_RULE = {"top_k": 5, "tol": 0.05, "z": 1.96}
+
+
+def _selected_features(masks, column, weights, num_features, method):
+    """lime's feature selection; every segment when it cannot drop any."""
+    d = masks.shape[1]
+    if method == "none" or (num_features >= d and method != "lasso_path"):
+        return np.arange(d)
     from lime.lime_base import LimeBase
 
-    # The same draws as lime: one RandomState per image, first a seed for the
-    # segmentation, then k bits per sample, the first sample being the
-    # unperturbed image.
+    used = LimeBase(kernel_fn=None).feature_selection(
+        masks, column, weights, num_features, method
+    )
+    return np.sort(np.asarray(used, dtype=np.intp))
+
+
+def _surrogate(masks, column, weights, clusters, explainer):
+    """The weighted ridge on lime's selected segments: weights and errors."""
+    d = masks.shape[1]
+    used = _selected_features(
+        masks, column, weights, explainer.num_features or d, explainer.feature_selection
+    )
+    fit = weighted_ridge(
+        masks[:, used], column, weights, alpha=RIDGE_ALPHA, clusters=clusters
+    )
+    coef, stderr = np.zeros(d), np.zeros(d)
+    coef[used], stderr[used] = fit.coef, fit.stderr
+    return coef, stderr, fit
+
+
+def _explain_one(image, target, seed, explainer, memory):
+    """LIME for one image: (attribution (H, W), details dict)."""
+    # One RandomState per image, as lime: first a seed for the segmentation,
+    # then (sampling="lime") k bits per sample, the first sample being the
+    # unperturbed image; the other designs seed their own generator from it.
     rng = np.random.RandomState(seed)
     segmentation_seed = rng.randint(0, 1000)
     segments = make_segmenter(
@@ -44,48 +84,71 @@ def _explain_one(image, target, seed, explainer, memory):
     )(image)
     n_segments = int(segments.max()) + 1
     fudged = hide_image(image, segments, explainer.hide_color)
-    masks = rng.randint(0, 2, explainer.n_samples * n_segments).reshape(
-        explainer.n_samples, n_segments
-    )
-    masks[0, :] = 1
-    predict = memory.cache(perturbation_proba, ignore=["batch_size"])
-    labels = predict(
-        explainer.estimator_,
-        image,
-        fudged,
-        segments,
-        masks,
-        explainer._model_batch_size(),
-        explainer.input_ndim_,
-    )
-    distances = pairwise_distances(
-        masks, masks[:1], metric=explainer.distance_metric
-    ).ravel()
     width = explainer.kernel_width
-    base = LimeBase(lambda d: lime_kernel(d, width), random_state=rng)
-    num_features = explainer.num_features or n_segments
-    intercept, local_exp, score, local_pred = base.explain_instance_with_data(
-        masks,
-        labels,
-        distances,
-        int(target),
-        num_features,
-        feature_selection=explainer.feature_selection,
-    )
-    weights = np.zeros(n_segments)
-    for feature, weight in local_exp:
-        weights[feature] = weight
+    ones = np.ones((1, n_segments))
+
+    def kernel(masks):
+        distances = pairwise_distances(
+            masks, ones, metric=explainer.distance_metric
+        ).ravel()
+        return lime_kernel(distances, width)
+
+    design = make_design(explainer.sampling, n_segments, rng, kernel)
+    predict = memory.cache(perturbation_proba, ignore=["batch_size"])
+    if explainer.n_samples == "auto":
+        budget = explainer.max_samples
+        rows = min(
+            budget, max(AUTO_MIN_SAMPLES, AUTO_SAMPLES_PER_SEGMENT * (n_segments + 1))
+        )
+    else:
+        budget = rows = explainer.n_samples
+    masks, weights, clusters, labels = [], [], [], []
+    n_done = 0
+    while True:
+        new_masks, new_clusters, ratio = design.draw(rows)
+        masks.append(new_masks)
+        clusters.append(new_clusters)
+        weights.append(kernel(new_masks) * ratio)
+        labels.append(
+            predict(
+                explainer.estimator_,
+                image,
+                fudged,
+                segments,
+                new_masks,
+                explainer._model_batch_size(),
+                explainer.input_ndim_,
+            )[:, int(target)]
+        )
+        n_done += rows
+        all_masks = np.concatenate(masks)
+        column = np.concatenate(labels)
+        coef, stderr, fit = _surrogate(
+            all_masks,
+            column,
+            np.concatenate(weights),
+            np.concatenate(clusters),
+            explainer,
+        )
+        if n_done >= budget or (
+            explainer.n_samples == "auto" and is_settled(coef, stderr, **AUTO_RULE)
+        ):
+            break
+        rows = min(AUTO_STEP, budget - n_done)
     details = {
         "segments": segments,
-        "segment_weights": weights,
-        "intercept": float(intercept),
-        "score": float(score),
-        "local_pred": float(np.ravel(local_pred)[0]),
+        "segment_weights": coef,
+        "segment_stderr": stderr,
+        "intercept": fit.intercept,
+        "score": fit.score,
+        # The surrogate on the unperturbed image (all segments kept).
+        "local_pred": float(fit.intercept + coef.sum()),
+        "n_evaluations": n_done,
         # Why a map may come out constant (for the warning; not returned).
         "_n_segments": n_segments,
         "_unchanged": bool(np.array_equal(fudged, image)),
     }
-    return weights[segments].astype(np.float32), details
+    return coef[segments].astype(np.float32), details
 
 
 class LimeExplainer(BaseExplainer):
@@ -226,7 +289,9 @@ SuperpixelSegmenter or callable, default="slic"
             HasMethods(["fit_transform"]),
             callable,
         ],
-        "n_samples": [Interval(Integral, 2, None, closed="left")],
+        "n_samples": [Interval(Integral, 2, None, closed="left"), StrOptions({"auto"})],
+        "sampling": [StrOptions(set(SAMPLINGS))],
+        "max_samples": [Interval(Integral, 2, None, closed="left")],
         "kernel_width": [Interval(Real, 0, None, closed="neither")],
         "hide_color": [None, StrOptions({"blur"}), Real],
         "feature_selection": [
@@ -245,6 +310,8 @@ SuperpixelSegmenter or callable, default="slic"
         *,
         segmentation="slic",
         n_samples=1000,
+        sampling="lime",
+        max_samples=2000,
         kernel_width=0.25,
         hide_color=0.0,
         feature_selection="auto",
@@ -260,6 +327,8 @@ SuperpixelSegmenter or callable, default="slic"
         self.estimator = estimator
         self.segmentation = segmentation
         self.n_samples = n_samples
+        self.sampling = sampling
+        self.max_samples = max_samples
         self.kernel_width = kernel_width
         self.hide_color = hide_color
         self.feature_selection = feature_selection
@@ -284,8 +353,9 @@ SuperpixelSegmenter or callable, default="slic"
         details = {
             "segments": np.stack([d["segments"] for d in per_image]),
             "segment_weights": [d["segment_weights"] for d in per_image],
+            "segment_stderr": [d["segment_stderr"] for d in per_image],
         }
-        for key in ("intercept", "score", "local_pred"):
+        for key in ("intercept", "score", "local_pred", "n_evaluations"):
             details[key] = np.array([d[key] for d in per_image])
         warn_constant_explanations(
             attributions,

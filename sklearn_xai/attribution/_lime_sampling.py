@@ -1,0 +1,399 @@
+"""Sampling designs, the weighted ridge and its standard errors for LIME.
+
+LIME (Ribeiro et al., 2016) fits a ridge regression of the model's
+probability on keep/hide masks ``z`` of ``d`` superpixels, drawn uniformly
+(``p(z) = 2**-d``), weighted by a kernel ``pi(z)`` of the mask's distance to
+the unperturbed image. Whatever the design, the quantity estimated here is
+that one: the minimiser of
+
+.. math::
+
+    \\pi(\\mathbf 1)\\,\\ell(\\mathbf 1) + (n - 1)\\,
+    \\mathbb E_{z \\sim p}[\\pi(z)\\,\\ell(z)] + \\alpha \\lVert\\beta\\rVert^2,
+
+``l`` the squared error of the linear surrogate: the first sample is the
+unperturbed image, as in lime, and the other ``n - 1`` rows, drawn from a
+design ``q``, carry the importance weights ``pi(z) p(z) / q(z)``, whose
+expected sum is lime's ``(n - 1) E_p[pi]``; the ridge penalty
+``alpha = 1`` has lime's scale at the same number of samples. The designs
+(:data:`SAMPLINGS`):
+
+``"lime"``
+    lime's own draws: independent uniform keep/hide bits (Garreau & von
+    Luxburg, 2020, analyse this design).
+``"kernel"``
+    masks drawn in proportion to the kernel times lime's distribution: the
+    kernel depends only on the number ``k`` of kept segments, so ``k`` is
+    drawn with probability proportional to ``C(d, k) pi(k)`` (stratified: a
+    systematic sample of sizes per round), then a uniform subset of that size,
+    without replacement within a size (a size whose subsets are all used
+    starts a new pass). The importance weights are then one constant,
+    ``E_p[pi]``: the sample is spent where the regression's weight is.
+``"paired"``
+    uniform masks, each followed by its complement (antithetic sampling,
+    Covert & Lee, 2021): every interaction of an even number of segments is
+    orthogonal to the segment indicators within a pair, so it adds no
+    variance to the weights.
+``"sobol"``
+    scrambled Sobol' points (:class:`scipy.stats.qmc.Sobol`) thresholded at
+    1/2. Each point is uniform on the masks, consecutive points are
+    complements (the first direction number of every Sobol' coordinate is
+    1/2), and every ``2**m`` points each segment is kept in exactly half the
+    rows and every two segments are kept together in a quarter of them: a
+    paired, balanced (orthogonal) design, the combination of antithetic and
+    balanced sampling. Paired and kernel-weighted sizes do not combine for
+    LIME: its kernel is not symmetric under complement (hiding 40 of 50
+    segments weighs 10**-3 of keeping 40), so the complements of the likely
+    masks would be weighted by next to nothing.
+
+Standard errors (:func:`weighted_ridge`) are the sandwich of the ridge's
+estimating equations: heteroscedasticity-robust (HC1) for independent rows,
+cluster-robust (CR1) with each complementary pair a cluster for the paired
+and Sobol' designs. For ``"kernel"`` (rows stratified by size and drawn
+without replacement within a size) and ``"sobol"`` (pairs of one scrambled
+net are not independent) the formula for independent draws is conservative
+in expectation: stratifying and balancing remove variance that it counts;
+``tests/attribution/test_lime_sampling.py`` measures how much.
+
+References
+----------
+.. [1] M. T. Ribeiro, S. Singh and C. Guestrin, "Why should I trust you?:
+   Explaining the predictions of any classifier", KDD 2016.
+.. [2] D. Garreau and U. von Luxburg, "Explaining the explainer: a first
+   theoretical analysis of LIME", AISTATS 2020.
+.. [3] I. Covert and S.-I. Lee, "Improving KernelSHAP: practical Shapley
+   value estimation using linear regression", AISTATS 2021.
+.. [4] Z. Zhou, G. Hooker and F. Wang, "S-LIME: stabilized-LIME for model
+   explanation", KDD 2021.
+.. [5] A. B. Owen, "Scrambled net variance for integrals of smooth
+   functions", Annals of Statistics 25(4), 1997.
+"""
+
+from __future__ import annotations
+
+import warnings
+from itertools import combinations
+from math import comb
+
+import numpy as np
+from sklearn.utils import Bunch
+
+#: The sampling designs of LimeExplainer, lime's own first.
+SAMPLINGS = ("lime", "kernel", "paired", "sobol")
+
+#: Sizes with at most this many subsets are dealt from a shuffled list of all
+#: of them (without replacement, new pass when used up); larger ones are
+#: drawn by rejection of the subsets already drawn.
+_DECK_LIMIT = 4096
+
+
+# -- the weighted ridge -------------------------------------------------------
+
+
+def weighted_ridge(X, y, sample_weight, *, alpha=1.0, clusters=None):
+    """Weighted ridge regression with an unpenalised intercept, and its errors.
+
+    Minimises ``sum_i w_i (y_i - b0 - x_i @ b)**2 + alpha * |b|**2`` in
+    closed form (what :class:`sklearn.linear_model.Ridge` with
+    ``fit_intercept=True`` and ``sample_weight`` computes), and the
+    sandwich covariance of ``(b0, b)`` from the estimating equations
+    ``psi_i = w_i x_i (y_i - b0 - x_i @ b)`` (with ``x_i`` led by a 1):
+    ``M^-1 B M^-1``, ``M = X'WX + diag(0, alpha, ...)`` and ``B`` the
+    covariance of the cluster sums of ``psi`` (centred, since the
+    penalty's share of the equations is not random), scaled by
+    ``G / (G - 1) * (N - 1) / (N - K)`` (``G`` clusters of ``N`` random rows,
+    ``K`` the effective number of parameters, the trace of the hat matrix):
+    HC1 when every row is its own cluster, CR1 otherwise.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n, d)
+        Regressors (LIME's keep/hide masks).
+    y : ndarray of shape (n,)
+        Responses.
+    sample_weight : ndarray of shape (n,)
+        Non-negative row weights, with a positive sum.
+    alpha : float, default=1.0
+        Ridge penalty on the slopes (lime's is 1).
+    clusters : ndarray of int of shape (n,) or None, default=None
+        Cluster of each row for the covariance; rows with a negative label
+        are fixed by the design, not drawn (LIME's unperturbed first sample),
+        and contribute no variance. None: every row is its own cluster.
+
+    Returns
+    -------
+    fit : Bunch
+        ``coef`` (d,), ``intercept`` (float), ``stderr`` (d,, the standard
+        errors of ``coef``; zeros with fewer than two random clusters),
+        ``cov`` (d + 1, d + 1, intercept first), ``score`` (the weighted
+        R^2, as ``Ridge.score`` with ``sample_weight``) and ``dof`` (``K``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_xai.attribution._lime_sampling import weighted_ridge
+    >>> X = np.array([[1, 1], [1, 0], [0, 1], [0, 0], [1, 0]])
+    >>> fit = weighted_ridge(X, X @ [2.0, -1.0] + 0.5, np.ones(5), alpha=1e-9)
+    >>> np.round(fit.coef, 6).tolist(), round(fit.intercept, 6)
+    ([2.0, -1.0], 0.5)
+    """
+    X = np.asarray(X, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    w = np.asarray(sample_weight, dtype=np.float64)
+    n, d = X.shape
+    total = w.sum()
+    # Centred on the weighted means: the intercept drops out, and the
+    # centred system is better conditioned than the augmented one.
+    x_mean = w @ X / total
+    y_mean = w @ y / total
+    Xc = X - x_mean
+    yc = y - y_mean
+    gram = Xc.T @ (w[:, None] * Xc)
+    gram[np.diag_indices(d)] += alpha
+    coef = np.linalg.solve(gram, Xc.T @ (w * yc)) if d else np.zeros(0)
+    intercept = float(y_mean - x_mean @ coef)
+    residuals = y - intercept - X @ coef
+    denominator = w @ yc**2
+    numerator = w @ residuals**2
+    if denominator > 0:
+        score = 1.0 - numerator / denominator
+    else:  # sklearn's r2_score on a constant target
+        score = 1.0 if numerator == 0 else 0.0
+
+    # The sandwich in the augmented parametrisation (intercept first).
+    X1 = np.hstack([np.ones((n, 1)), X])
+    bread = X1.T @ (w[:, None] * X1)
+    bread[np.arange(1, d + 1), np.arange(1, d + 1)] += alpha
+    bread_inv = np.linalg.inv(bread)
+    leverage = np.einsum("ij,jk,ik->i", X1, bread_inv, X1) * w
+    dof = float(leverage.sum())
+    scores = (w * residuals)[:, None] * X1
+    labels = np.arange(n) if clusters is None else np.asarray(clusters)
+    random = labels >= 0
+    groups, inverse = np.unique(labels[random], return_inverse=True)
+    n_groups, n_random = len(groups), int(random.sum())
+    cov = np.zeros((d + 1, d + 1))
+    if n_groups >= 2:
+        sums = np.zeros((n_groups, d + 1))
+        np.add.at(sums, inverse, scores[random])
+        sums -= sums.mean(axis=0)
+        correction = n_groups / (n_groups - 1)
+        if n_random - dof > 1:
+            correction *= (n_random - 1) / (n_random - dof)
+        meat = correction * (sums.T @ sums)
+        cov = bread_inv @ meat @ bread_inv
+    stderr = np.sqrt(np.clip(np.diag(cov)[1:], 0, None))
+    return Bunch(
+        coef=coef,
+        intercept=intercept,
+        stderr=stderr,
+        cov=cov,
+        score=float(score),
+        dof=dof,
+    )
+
+
+# -- the designs --------------------------------------------------------------
+
+
+def size_kernel(kernel, n_segments):
+    """The kernel of a mask of each size ``k = 0..d`` (first ``k`` kept).
+
+    ``kernel`` maps masks ``(m, d)`` to their kernel values (LIME's kernel of
+    their distance to the all-ones mask); for a distance that treats the
+    segments alike (cosine, Euclidean, Hamming...) it depends on ``k`` only.
+    """
+    masks = np.tril(np.ones((n_segments + 1, n_segments), dtype=np.int64), -1)
+    return np.asarray(kernel(masks), dtype=np.float64)
+
+
+class _Design:
+    """Masks of one image, drawn in rounds; the first row is all ones.
+
+    Random rows are numbered ``r = 0, 1, ...`` after the fixed first row;
+    a design labels each with its cluster (``r`` itself for independent
+    rows, ``r // 2`` for complementary pairs).
+    """
+
+    def __init__(self, n_segments, rng):
+        self.n_segments = n_segments
+        self.rng = rng
+        self.n_random = 0
+
+    def draw(self, m):
+        """``m`` more rows: ``(masks (m, d) int, clusters (m,), ratio (m,))``.
+
+        ``ratio`` is ``p(z) / q(z)``, lime's probability of the mask over the
+        design's; ``clusters`` is -1 for the fixed first row.
+        """
+        first = self.n_random == 0
+        n_new = m - 1 if first else m
+        masks, ratio = self._draw(n_new)
+        clusters = self._clusters(np.arange(self.n_random, self.n_random + n_new))
+        self.n_random += n_new
+        if first:
+            masks = np.vstack([np.ones((1, self.n_segments), masks.dtype), masks])
+            clusters = np.concatenate([[-1], clusters])
+            ratio = np.concatenate([[1.0], ratio])
+        return masks, clusters, ratio
+
+    def _clusters(self, rows):
+        return rows
+
+    def _draw(self, m):
+        raise NotImplementedError
+
+
+class _LimeDesign(_Design):
+    """lime's draws: one RandomState, ``d`` bits a row, the first row all ones.
+
+    Exactly lime's stream: the first round draws its first row too (and
+    overwrites it), so ``n`` rows in one round or in several are the same.
+    """
+
+    def draw(self, m):
+        masks = self.rng.randint(0, 2, m * self.n_segments).reshape(m, self.n_segments)
+        first = self.n_random == 0
+        clusters = np.arange(self.n_random, self.n_random + m) - first
+        if first:
+            masks[0, :] = 1
+        self.n_random += m - first
+        return masks, clusters, np.ones(m)
+
+
+class _PairedDesign(_Design):
+    """Uniform masks, each followed by its complement (Covert & Lee, 2021)."""
+
+    def __init__(self, n_segments, rng):
+        super().__init__(n_segments, rng)
+        self.pending = None  # a complement owed to the next round
+
+    def _clusters(self, rows):
+        return rows // 2
+
+    def _draw(self, m):
+        rows = []
+        if self.pending is not None and m > 0:
+            rows.append(self.pending)
+            self.pending = None
+        n_pairs = (m - len(rows) + 1) // 2
+        half = self.rng.integers(0, 2, (n_pairs, self.n_segments))
+        pairs = np.empty((2 * n_pairs, self.n_segments), dtype=np.int64)
+        pairs[0::2], pairs[1::2] = half, 1 - half
+        masks = np.vstack([*(r[None] for r in rows), pairs])
+        if len(masks) > m:  # an odd round: its last complement opens the next
+            self.pending = masks[m]
+            masks = masks[:m]
+        return masks, np.ones(m)
+
+
+class _SobolDesign(_Design):
+    """Scrambled Sobol' points thresholded at 1/2 (complementary pairs)."""
+
+    def __init__(self, n_segments, rng):
+        from scipy.stats import qmc
+
+        super().__init__(n_segments, rng)
+        self.engine = qmc.Sobol(n_segments, scramble=True, seed=rng)
+
+    def _clusters(self, rows):
+        # Points 2j and 2j + 1 are complements.
+        return rows // 2
+
+    def _draw(self, m):
+        with warnings.catch_warnings():
+            # Balance holds for every 2**k points; a prefix is nearly balanced.
+            warnings.filterwarnings("ignore", message=".*balance properties")
+            points = self.engine.random(m)
+        return (points < 0.5).astype(np.int64), np.ones(m)
+
+
+class _KernelDesign(_Design):
+    """Masks drawn in proportion to the kernel times lime's distribution."""
+
+    def __init__(self, n_segments, rng, size_weights):
+        super().__init__(n_segments, rng)
+        d = n_segments
+        self.size_weights = np.asarray(size_weights, dtype=np.float64)
+        log_comb = np.array([np.log(float(comb(d, k))) for k in range(d + 1)])
+        # log P_p(k) = log C(d, k) - d log 2; q(k) ~ P_p(k) g(k).
+        with np.errstate(divide="ignore"):
+            log_mass = log_comb - d * np.log(2.0) + np.log(self.size_weights)
+        peak = log_mass.max()
+        mass = np.exp(log_mass - peak)
+        self.size_proba = mass / mass.sum()
+        # E_p[g] = sum_k P_p(k) g(k): the importance ratio p/q is E_p[g] / g.
+        self.expected_kernel = float(np.exp(peak) * mass.sum())
+        self.cdf = np.cumsum(self.size_proba)
+        self.cdf[-1] = 1.0
+        self.decks = {}
+        self.seen = {}
+
+    def _sizes(self, m):
+        """A systematic sample of ``m`` sizes from ``q(k)``, in random order."""
+        positions = (self.rng.random() + np.arange(m)) / m
+        sizes = np.searchsorted(self.cdf, positions, side="right")
+        return self.rng.permutation(np.minimum(sizes, self.n_segments))
+
+    def _subsets(self, k, count):
+        """``count`` uniform subsets of size ``k``, none repeated within a pass."""
+        d = self.n_segments
+        total = comb(d, k)
+        out = np.zeros((count, d), dtype=np.int64)
+        if total <= _DECK_LIMIT:
+            deck, position = self.decks.get(k, (None, total))
+            for row in range(count):
+                if position == total:  # a new pass over every subset
+                    deck = self.rng.permutation(
+                        np.array(
+                            list(combinations(range(d), k)), dtype=np.int64
+                        ).reshape(total, k)
+                    )
+                    position = 0
+                out[row, deck[position]] = 1
+                position += 1
+            self.decks[k] = (deck, position)
+            return out
+        seen = self.seen.setdefault(k, set())
+        for row in range(count):
+            while True:
+                chosen = self.rng.choice(d, k, replace=False)
+                key = np.sort(chosen).tobytes()
+                if key not in seen:
+                    break
+            seen.add(key)
+            out[row, chosen] = 1
+        return out
+
+    def _draw(self, m):
+        sizes = self._sizes(m)
+        masks = np.zeros((m, self.n_segments), dtype=np.int64)
+        for k in np.unique(sizes):
+            rows = np.flatnonzero(sizes == k)
+            masks[rows] = self._subsets(int(k), len(rows))
+        return masks, self.expected_kernel / self.size_weights[sizes]
+
+
+def make_design(sampling, n_segments, rng, kernel):
+    """The design object of one image.
+
+    Parameters
+    ----------
+    sampling : {"lime", "kernel", "paired", "sobol"}
+    n_segments : int
+    rng : numpy.random.RandomState
+        The image's stream (lime's draws come from it directly; the other
+        designs seed a Generator from it).
+    kernel : callable
+        Masks ``(m, d)`` to their kernel values (for ``"kernel"``).
+    """
+    if sampling == "lime":
+        return _LimeDesign(n_segments, rng)
+    generator = np.random.default_rng(rng.randint(0, 2**32, dtype=np.uint64))
+    if sampling == "paired":
+        return _PairedDesign(n_segments, generator)
+    if sampling == "sobol":
+        return _SobolDesign(n_segments, generator)
+    if sampling == "kernel":
+        return _KernelDesign(n_segments, generator, size_kernel(kernel, n_segments))
+    raise ValueError(f"sampling must be one of {SAMPLINGS}; got {sampling!r}.")
