@@ -25,6 +25,7 @@ from sklearn.utils import Bunch, check_random_state
 from .._adapter import get_torch_model, unwrap_frozen
 from ..utils._compat import StrOptions, validate_params
 from ..utils._seeds import call_seed, image_rngs
+from ..utils._torch_random import forked_rng
 from ._checks import (
     degenerate_maps,
     direction,
@@ -171,12 +172,7 @@ def _reset(layer, seed, device):
     """
     import torch
 
-    devices = []
-    if "cuda" in str(device):
-        index = torch.device(device).index
-        devices = [torch.cuda.current_device() if index is None else index]
-    with torch.random.fork_rng(devices=devices), torch.no_grad():
-        torch.manual_seed(seed)
+    with forked_rng(seed, device=device), torch.no_grad():
         if callable(getattr(layer, "reset_parameters", None)):
             layer.reset_parameters()
             return
@@ -295,9 +291,10 @@ def model_parameter_randomization(
         Seeds a random explainer (one with a ``random_state`` parameter,
         re-explained by a copy seeded from this one, so that its original
         and randomized explanations share their draws) and the new weights:
-        each layer is reset right after ``torch.manual_seed(seed)`` inside
-        :func:`torch.random.fork_rng` (the global torch state is left
-        alone), ``seed`` being an int
+        each layer is reset right after torch's generators (the CPU's and
+        the network's device's) are seeded as ``torch.manual_seed(seed)``
+        seeds them, inside a fork that restores them (the global torch state
+        is left alone), ``seed`` being an int
         ``random_state`` itself or drawn from it. A layer therefore gets the
         same random weights in both orders and whichever other layers are
         chosen; this is Quantus's scheme, whose ``seed=s`` is

@@ -16,6 +16,7 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d
 from skorch import NeuralNetClassifier
 
 from ..utils._intensity import fitted_intensity_range, to_intensity_range
+from ..utils._torch_random import forked_rng
 from ..utils._validation import check_image_shape, validate_images
 from ._forward import ModelForward, eval_mode
 from ._modules import SmallCNN
@@ -327,14 +328,17 @@ class CNNClassifier(AccuracyScoreMixin, NeuralNetClassifier):
 
     @contextlib.contextmanager
     def _seeded(self, offset=0):
-        """Seed torch for a reproducible fit without touching the global state."""
+        """Seed torch for a reproducible fit without touching the global state.
+
+        The CPU's generator and that of the device the network trains on
+        are forked and seeded (:func:`~sklearn_xai.utils._torch_random.forked_rng`).
+        """
         if self.random_state is None:
             yield
             return
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
-        devices = [torch.cuda.current_device()] if "cuda" in str(self.device) else []
-        with torch.random.fork_rng(devices=devices):
-            torch.manual_seed((int(seed) + offset) % np.iinfo(np.int32).max)
+        seed = (int(seed) + offset) % np.iinfo(np.int32).max
+        with forked_rng(seed, device=self.device_):
             yield
 
     def initialize_module(self):
