@@ -71,41 +71,94 @@ class _GradientExplainer(BaseExplainer):
         self._fit_network(self._torch_model(), images)
 
     def _explain(self, images, targets, seeds):
-        import torch
-        from tqdm.auto import tqdm
+        return self._explain_batches(images, targets)
 
+    # -- the batch loop -----------------------------------------------------
+
+    def _explain_batches(self, images, targets, attribute=None):
+        """Maps ``(n, H, W)`` and details of ``images``, batch by batch.
+
+        The network runs in eval mode and a progress bar counts images; each
+        batch of :meth:`_attribute_batches` is reduced over channels
+        (:meth:`_to_maps`) and resized to the images at once, so that no
+        more than a batch of full attributions is held.
+        """
         model = self._torch_model()
         size = images.shape[1:3]
-        step = self._images_per_batch()
         maps = []
         details = defaultdict(list)
-        with (
-            model.evaluating(),
-            tqdm(
-                total=len(images),
-                desc=type(self).__name__,
-                unit="image",
-                disable=not self.verbose,
-            ) as progress,
-        ):
-            for start in range(0, len(images), step):
-                batch = images[start : start + step]
-                inputs = model.input_tensor(batch, layout_ndim=self.input_ndim_)
-                batch_targets = torch.as_tensor(
-                    np.asarray(targets[start : start + step], dtype=np.int64),
-                    device=inputs.device,
-                )
-                attributions, extra = self._attribute(
-                    model, inputs, batch_targets, batch
-                )
-                attributions = _to_numpy(attributions)
+        with model.evaluating(), progress_bar(self, len(images)) as progress:
+            for attributions, extra in self._attribute_batches(
+                model, images, targets, attribute=attribute
+            ):
                 maps.append(resize_maps(self._to_maps(attributions), size))
                 for key, value in extra.items():
-                    details[key].append(_to_numpy(value))
-                progress.update(len(batch))
+                    details[key].append(value)
+                progress.update(len(attributions))
         return np.concatenate(maps), {
             key: np.concatenate(values) for key, values in details.items()
         }
+
+    def _attribute_batches(self, model, images, targets, *, attribute=None):
+        """Attributions of ``images``, :meth:`_images_per_batch` at a time.
+
+        The one loop that feeds the network: for each batch it builds the
+        network input on the network's device (through the pipeline's
+        preprocessing) and the target tensor, calls ``attribute`` and yields
+        ``(attributions, details)`` as numpy arrays: ``(m, C', h, w)`` and
+        a dict of per-image arrays. The caller sets eval mode.
+
+        Parameters
+        ----------
+        model : TorchModel
+            The network of the fitted estimator.
+        images : ndarray of shape (n, H, W, C)
+            The images, in the caller's pixel space.
+        targets : array-like of shape (n,)
+            Class indices.
+        attribute : callable or None, default=None
+            ``attribute(model, inputs, targets, images, span)``, ``span``
+            being the batch's slice of ``images``; None calls the
+            :meth:`_attribute` hook.
+
+        Yields
+        ------
+        attributions : ndarray of shape (m, C', h, w)
+            The batch's attributions at the network input.
+        details : dict of ndarray
+            Per-image extras of the batch (e.g. a convergence ``delta``).
+        """
+        import torch
+
+        step = self._images_per_batch()
+        for start in range(0, len(images), step):
+            span = slice(start, min(start + step, len(images)))
+            batch = images[span]
+            inputs = model.input_tensor(batch, layout_ndim=self.input_ndim_)
+            batch_targets = torch.as_tensor(
+                np.asarray(targets[span], dtype=np.int64), device=inputs.device
+            )
+            if attribute is None:
+                result = self._attribute(model, inputs, batch_targets, batch)
+            else:
+                result = attribute(model, inputs, batch_targets, batch, span)
+            attributions, extra = result
+            yield (
+                _to_numpy(attributions),
+                {key: _to_numpy(value) for key, value in extra.items()},
+            )
+
+
+def progress_bar(explainer, total):
+    """A tqdm bar over ``total`` images, shown when ``explainer.verbose`` is set."""
+    from tqdm.auto import tqdm
+
+    return tqdm(
+        total=total,
+        desc=type(explainer).__name__,
+        unit="image",
+        disable=not explainer.verbose,
+    )
 
 
 def _to_numpy(value):

@@ -11,7 +11,7 @@ from ..base import BaseExplainer
 from ..utils._attribution import resize_maps
 from ..utils._compat import HasMethods, Interval, StrOptions
 from ..utils._validation import validate_images
-from ._gradient import _GradientExplainer, _to_numpy
+from ._gradient import _GradientExplainer, progress_bar
 
 #: The aggregations of the noisy attributions, by name.
 _VARIANTS = ("smoothgrad", "smoothgrad_sq", "vargrad")
@@ -271,57 +271,54 @@ GradCAMExplainer or another gradient explainer
         # The predicted classes come from the inner explainer's batches.
         return self.explainer_._predict_proba(images)
 
-    def _explain(self, images, targets, seeds):
-        import torch
-        from tqdm.auto import tqdm
+    def _noisy_copies(self, images, noise_std, seeds, standard):
+        """The ``n_samples`` noisy copies of each image, image-major.
 
+        ``standard`` caches the standard noise of a seed (identical images
+        share their seed and their noise).
+        """
+        noise = []
+        for seed, std in zip(seeds, noise_std, strict=True):
+            if seed not in standard:
+                standard[seed] = _standard_noise(seed, self.n_samples, images.shape[1:])
+            noise.append((standard[seed] * std).astype(images.dtype))
+        noisy = np.repeat(images, self.n_samples, axis=0)
+        noisy += np.concatenate(noise)
+        return noisy
+
+    def _explain(self, images, targets, seeds):
         inner = self.explainer_
         model = inner._torch_model()
         n_samples = self.n_samples
         size = images.shape[1:3]
-        rows = inner._images_per_batch()
         # Images per chunk: their noisy copies fill about one batch.
-        chunk = max(1, rows // n_samples)
+        chunk = max(1, inner._images_per_batch() // n_samples)
         dtype = images.dtype if images.dtype.kind == "f" else np.float32
         flat = images.reshape(len(images), -1).astype(np.float64)
         noise_std = self.noise_level * (flat.max(axis=1) - flat.min(axis=1))
-        standard = {}
+        standard = {}  # an image seed's standard noise, drawn once per call
         maps = []
-        with (
-            model.evaluating(),
-            tqdm(
-                total=len(images),
-                desc=type(self).__name__,
-                unit="image",
-                disable=not self.verbose,
-            ) as progress,
-        ):
+        with model.evaluating(), progress_bar(self, len(images)) as progress:
             for start in range(0, len(images), chunk):
                 stop = min(start + chunk, len(images))
-                noise = []
-                for i in range(start, stop):
-                    if seeds[i] not in standard:
-                        standard[seeds[i]] = _standard_noise(
-                            seeds[i], n_samples, images.shape[1:]
-                        )
-                    noise.append((standard[seeds[i]] * noise_std[i]).astype(dtype))
-                noisy = np.repeat(images[start:stop].astype(dtype), n_samples, axis=0)
-                noisy += np.concatenate(noise)
+                noisy = self._noisy_copies(
+                    images[start:stop].astype(dtype),
+                    noise_std[start:stop],
+                    seeds[start:stop],
+                    standard,
+                )
                 noisy_targets = np.repeat(
                     np.asarray(targets[start:stop], dtype=np.int64), n_samples
                 )
-                attributions = []
-                for row in range(0, len(noisy), rows):
-                    batch = noisy[row : row + rows]
-                    inputs = model.input_tensor(batch, layout_ndim=inner.input_ndim_)
-                    batch_targets = torch.as_tensor(
-                        noisy_targets[row : row + rows], device=inputs.device
-                    )
-                    batch_attributions, _ = inner._attribute(
-                        model, inputs, batch_targets, batch
-                    )
-                    attributions.append(_to_numpy(batch_attributions))
-                attributions = np.concatenate(attributions)
+                # The inner explainer's batch loop, over the noisy copies.
+                attributions = np.concatenate(
+                    [
+                        batch
+                        for batch, _ in inner._attribute_batches(
+                            model, noisy, noisy_targets
+                        )
+                    ]
+                )
                 attributions = attributions.reshape(
                     stop - start, n_samples, *attributions.shape[1:]
                 )

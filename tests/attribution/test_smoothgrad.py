@@ -340,6 +340,36 @@ def test_batch_size_and_other_images_do_not_change_results(name, data, frozen):
     )
 
 
+@pytest.mark.parametrize(
+    "n_samples, batch_size, rows",
+    [(3, 8, [6, 3]), (5, 2, [2, 2, 1] * 3)],
+    ids=["images-per-batch", "batches-per-image"],
+)
+def test_noisy_copies_go_through_the_inner_batch_loop(
+    n_samples, batch_size, rows, data, frozen, monkeypatch
+):
+    # The inner explainer's own loop runs the noisy copies: at most
+    # batch_size rows per network call, whole images per call when they fit.
+    X, y = data
+    seen = []
+    loop = SaliencyExplainer._attribute_batches
+
+    def spy(self, model, images, targets, **kwargs):
+        for attributions, extra in loop(self, model, images, targets, **kwargs):
+            seen.append(len(attributions))
+            yield attributions, extra
+
+    explainer = SmoothGradExplainer(
+        SaliencyExplainer(frozen, batch_size=batch_size),
+        n_samples=n_samples,
+        random_state=0,
+    ).fit(X)
+    expected = explainer.explain(X[:3], y[:3])
+    monkeypatch.setattr(SaliencyExplainer, "_attribute_batches", spy)
+    np.testing.assert_array_equal(explainer.explain(X[:3], y[:3]), expected)
+    assert seen == rows
+
+
 # -- fitting, parameters, composition -----------------------------------
 
 
