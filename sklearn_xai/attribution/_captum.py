@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import contextlib
-import copy
 import inspect
 
 import numpy as np
 
 from .._adapter import check_cam_layer, default_cam_layer
 from ..utils._compat import StrOptions
+from ..utils._seeds import call_seed, image_seeds
+from ..utils._torch_random import forked_rng
 from ._gradient import CHANNEL_REDUCTION_CONSTRAINT, _GradientExplainer
 
 #: The captum classes ``method`` accepts by name. Those taking a ``layer``
@@ -138,29 +139,6 @@ def _reference_baselines(model, images, layout_ndim, batch_size):
     return np.stack([np.zeros_like(mean), mean])
 
 
-@contextlib.contextmanager
-def _forked_generators(device):
-    """Run the block with torch's and numpy's global generators restored after.
-
-    captum's random methods draw from torch's global generator, and
-    ``GradientShap`` and ``LayerGradientShap`` from numpy's; captum takes no
-    generator, so the bridge seeds them per image inside this block, and the
-    caller finds both as they were.
-    """
-    import torch
-
-    devices = []
-    if str(device).startswith("cuda"):
-        index = torch.device(device).index
-        devices = [torch.cuda.current_device() if index is None else index]
-    numpy_state = np.random.get_state()  # noqa: NPY002
-    try:
-        with torch.random.fork_rng(devices=devices):
-            yield
-    finally:
-        np.random.set_state(numpy_state)  # noqa: NPY002
-
-
 def _parameter_names(func, skip):
     return [
         name
@@ -228,9 +206,10 @@ class CaptumExplainer(_GradientExplainer):
     ``sliding_window_shapes``) is a ValueError at ``fit``.
 
     ``explain`` changes nothing on the explainer and leaves the global
-    generators as it found them: a call's seeds and per-image arguments live
-    on a shallow copy of the explainer that runs the batches, and the
-    generators' states are restored after the random methods.
+    generators as it found them: a call's seeds and per-image arguments are
+    handed to each batch, never stored, and the random methods run on
+    torch's and numpy's generators forked for each image
+    (:func:`~sklearn_xai.utils._torch_random.forked_rng`).
 
     Parameters
     ----------
@@ -544,30 +523,21 @@ class CaptumExplainer(_GradientExplainer):
         return rows
 
     def _explain(self, images, targets, seeds):
-        # Each batch's seed (stochastic methods run one image per batch) and
-        # rows of the per-image arguments, in the order the batches run.
+        # The call's seeds and per-image rows reach each batch through its
+        # slice of the images: explain changes nothing on the explainer.
         rows = self._per_image_rows(len(images))
-        step = self._images_per_batch()
         stochastic = self._stochastic()
-        batches = [
-            (
-                min(step, len(images) - start),
-                seeds[start] if stochastic else None,
-                {key: value[start : start + step] for key, value in rows.items()},
+
+        def attribute(model, inputs, batch_targets, batch, span):
+            return self._attribute_batch(
+                model,
+                inputs,
+                batch_targets,
+                seed=seeds[span.start] if stochastic else None,
+                rows={key: value[span] for key, value in rows.items()},
             )
-            for start in range(0, len(images), step)
-        ]
-        # explain changes nothing on the explainer: the call's state lives on
-        # a shallow copy, which runs the batches.
-        call = copy.copy(self)
-        call._batches = iter(batches)
-        context = (
-            _forked_generators(self._torch_model().device)
-            if stochastic
-            else contextlib.nullcontext()
-        )
-        with context:
-            return super(CaptumExplainer, call)._explain(images, targets, seeds)
+
+        return self._explain_batches(images, targets, attribute=attribute)
 
     def _build(self, model):
         from torch import nn
@@ -609,23 +579,35 @@ class CaptumExplainer(_GradientExplainer):
         return kwargs
 
     def _attribute(self, model, inputs, targets, images):
-        import torch
+        # The hook, for callers that run the batches themselves
+        # (SmoothGradExplainer, over noisy copies): no per-image rows; a
+        # random method (one image per batch) is seeded from random_state and
+        # the image's content, as in explain.
+        seed = None
+        if self._stochastic():
+            seed = image_seeds(call_seed(self.random_state), images)[0]
+        return self._attribute_batch(model, inputs, targets, seed=seed, rows={})
+
+    def _attribute_batch(self, model, inputs, targets, *, seed, rows):
+        """Attributions of one batch: ``rows`` are its per-image arguments.
+
+        With a ``seed`` (a random method, one image per batch), the method
+        runs on torch's and numpy's global generators forked and seeded
+        with it, which captum's random methods draw from.
+        """
         from captum.attr import GradientAttribution, LayerAttribution
 
-        size, seed, rows = next(self._batches)
-        if size != len(inputs):  # _GradientExplainer runs the batches planned
-            raise RuntimeError(
-                f"CaptumExplainer planned a batch of {size} images, got {len(inputs)}."
-            )
         method = self._build(model)
         kwargs = self._attribute_kwargs(method, inputs, targets, rows)
-        if seed is not None:
-            # Inside _forked_generators: restored after the call.
-            torch.manual_seed(seed)
-            np.random.seed(seed)  # noqa: NPY002
         if isinstance(method, GradientAttribution):
             inputs = inputs.detach().requires_grad_()
-        result = method.attribute(inputs, **kwargs)
+        generators = (
+            contextlib.nullcontext()
+            if seed is None
+            else forked_rng(seed, device=inputs.device, numpy_global=True)
+        )
+        with generators:
+            result = method.attribute(inputs, **kwargs)
         details = {}
         if (
             isinstance(result, tuple)

@@ -5,10 +5,12 @@ import itertools
 import math
 
 import captum.attr
+import joblib
 import numpy as np
 import pytest
 import torch
 from captum.attr import LayerAttribution
+from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.frozen import FrozenEstimator
 from sklearn.pipeline import Pipeline
@@ -17,7 +19,7 @@ from torch import nn
 from sklearn_xai.attribution import CaptumExplainer
 from sklearn_xai.attribution._captum import SUPPORTED_METHODS
 from sklearn_xai.datasets import load_digit_images
-from sklearn_xai.neural_network import CNNClassifier
+from sklearn_xai.neural_network import CNNClassifier, load_model, save_model
 from sklearn_xai.preprocessing import ImageNormalizer, ImageResizer
 from sklearn_xai.utils._seeds import image_seeds
 
@@ -514,14 +516,20 @@ def test_shap_methods_default_to_zero_and_mean_references(data, cnn):
     assert CaptumExplainer(FrozenEstimator(cnn)).fit(X).baselines_ is None
 
 
+def assert_numpy_state_equal(before, after):
+    assert after[0] == before[0] and after[2:] == before[2:]
+    np.testing.assert_array_equal(after[1], before[1])
+
+
 @pytest.mark.parametrize(
     "name, params",
     [
-        ("GradientShap", {"n_samples": 3}),
+        ("GradientShap", {"n_samples": 3, "stdevs": 0.1}),
+        ("LayerGradientShap", {"n_samples": 2, "stdevs": 0.1}),
         ("ShapleyValueSampling", {"feature_mask": QUADRANTS, "n_samples": 2}),
         ("IntegratedGradients", {"baselines": np.zeros((4, 3, 16, 16)), "n_steps": 4}),
     ],
-    ids=["gradient-shap", "shapley-sampling", "per-image"],
+    ids=["gradient-shap", "layer-gradient-shap", "shapley-sampling", "per-image"],
 )
 def test_explain_changes_no_state(name, params, data, cnn):
     X, y = data
@@ -533,15 +541,39 @@ def test_explain_changes_no_state(name, params, data, cnn):
         random_state=0,
     ).fit(X)
     before = dict(vars(explainer))
+    content = joblib.hash(before)  # deep: arrays, parameters, the network
     numpy_state = np.random.get_state()  # noqa: NPY002
     torch_state = torch.get_rng_state()
     first = explainer.explain(X[:4], y[:4])
+    # No attribute set, replaced, removed or changed in place.
     assert vars(explainer).keys() == before.keys()
     assert all(vars(explainer)[key] is value for key, value in before.items())
-    after = np.random.get_state()  # noqa: NPY002
-    assert after[0] == numpy_state[0] and after[2:] == numpy_state[2:]
-    np.testing.assert_array_equal(after[1], numpy_state[1])
+    assert joblib.hash(vars(explainer)) == content
+    # The global generators are as they were: nothing seeded, nothing drawn.
+    assert_numpy_state_equal(numpy_state, np.random.get_state())  # noqa: NPY002
     assert torch.equal(torch_state, torch.get_rng_state())
-    # Whatever numpy's global generator holds, the answer is the same.
+    # Whatever the global generators hold, the answer is the same, and a
+    # fresh explainer with the same random_state gives it too.
     np.random.seed(12345)  # noqa: NPY002
+    torch.manual_seed(12345)
     np.testing.assert_array_equal(first, explainer.explain(X[:4], y[:4]))
+    np.testing.assert_array_equal(first, clone(explainer).fit(X).explain(X[:4], y[:4]))
+
+
+@pytest.mark.gpu
+def test_random_methods_leave_the_cuda_generators_alone(data, cnn, tmp_path):
+    X, y = data
+    path = tmp_path / "cnn.safetensors"
+    save_model(cnn, path)
+    explainer = CaptumExplainer(
+        FrozenEstimator(load_model(path, device="cuda")),
+        method="GradientShap",
+        attribute_params={"n_samples": 3, "stdevs": 0.1},
+        random_state=0,
+    ).fit(X)
+    cuda_state, cpu_state = torch.cuda.get_rng_state(), torch.get_rng_state()
+    first = explainer.explain(X[:3], y[:3])
+    assert torch.equal(cuda_state, torch.cuda.get_rng_state())
+    assert torch.equal(cpu_state, torch.get_rng_state())
+    torch.cuda.manual_seed(12345)
+    np.testing.assert_array_equal(first, explainer.explain(X[:3], y[:3]))

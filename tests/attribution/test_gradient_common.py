@@ -281,6 +281,28 @@ def test_batch_size_does_not_change_results(name, data, frozen):
 
 
 @pytest.mark.parametrize("name", METHODS)
+def test_one_batch_loop_feeds_the_network(name, data, frozen):
+    # Every explainer's batches come from _attribute_batches: in order,
+    # batch_size images each, on the network's device.
+    X, y = data
+    explainer = make(name, frozen, batch_size=3).fit(X)
+    images = X[:7].astype(np.float32)
+    calls = []
+
+    def attribute(model, inputs, targets, batch, span):
+        calls.append((span, len(inputs), targets.tolist()))
+        return explainer._attribute(model, inputs, targets, batch)
+
+    maps, _ = explainer._explain_batches(images, y[:7], attribute=attribute)
+    assert calls == [
+        (slice(0, 3), 3, y[0:3].tolist()),
+        (slice(3, 6), 3, y[3:6].tolist()),
+        (slice(6, 7), 1, y[6:7].tolist()),
+    ]
+    np.testing.assert_allclose(maps, explainer.explain(images, y[:7]), atol=1e-6)
+
+
+@pytest.mark.parametrize("name", METHODS)
 def test_clone_and_nested_params(name, frozen):
     explainer = make(name, small_cnn(), batch_size=5)
     params = explainer.get_params(deep=True)

@@ -15,6 +15,7 @@ from sklearn.pipeline import Pipeline
 from torch import nn
 
 from sklearn_xai.attribution import (
+    CaptumExplainer,
     GradCAMExplainer,
     IntegratedGradientsExplainer,
     LimeExplainer,
@@ -368,6 +369,38 @@ def test_noisy_copies_go_through_the_inner_batch_loop(
     monkeypatch.setattr(SaliencyExplainer, "_attribute_batches", spy)
     np.testing.assert_array_equal(explainer.explain(X[:3], y[:3]), expected)
     assert seen == rows
+
+
+def test_over_captum_explainer(data, frozen):
+    # A CaptumExplainer inside: its Saliency equals the library's, and a
+    # random method is seeded (reproducible, global generators untouched).
+    X, y = data
+    ours = SmoothGradExplainer(
+        SaliencyExplainer(frozen, channel_reduction="sum"), n_samples=4, random_state=1
+    ).fit(X)
+    bridged = SmoothGradExplainer(
+        CaptumExplainer(frozen, method="Saliency", attribute_params={"abs": False}),
+        n_samples=4,
+        random_state=1,
+    ).fit(X)
+    np.testing.assert_allclose(
+        bridged.explain(X[:3], y[:3]), ours.explain(X[:3], y[:3]), atol=1e-6
+    )
+    shap = SmoothGradExplainer(
+        CaptumExplainer(
+            frozen,
+            method="GradientShap",
+            attribute_params={"n_samples": 2, "stdevs": 0.1},
+            random_state=0,
+        ),
+        n_samples=3,
+        random_state=1,
+    ).fit(X)
+    numpy_state, torch_state = np.random.get_state(), torch.get_rng_state()  # noqa: NPY002
+    first = shap.explain(X[:2], y[:2])
+    np.testing.assert_array_equal(np.random.get_state()[1], numpy_state[1])  # noqa: NPY002
+    assert torch.equal(torch.get_rng_state(), torch_state)
+    np.testing.assert_array_equal(shap.explain(X[:2], y[:2]), first)
 
 
 # -- fitting, parameters, composition -----------------------------------
