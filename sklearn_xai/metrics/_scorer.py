@@ -7,7 +7,7 @@ import weakref
 
 import numpy as np
 
-from ..utils._compat import _BaseScorer
+from ..utils._compat import _BaseScorer, routing_enabled
 
 #: The kinds of metric, by the name of their first parameter.
 _KINDS = {
@@ -359,8 +359,6 @@ def get_explanation_scorer(name: str):
     metric = getattr(metrics, _SCORERS[name])
     scorer = make_explanation_scorer(metric)
     if scorer._kind == "localization":
-        from sklearn.utils._metadata_requests import _routing_enabled
-
-        if _routing_enabled():
+        if routing_enabled():
             scorer.set_score_request(masks=True)
     return scorer
