@@ -277,12 +277,12 @@ def _explain_and_score(
 
     from .explaining import explain_methods
 
-    explainers, attributions, explain_seconds = explain_methods(
+    explainers, attributions, explain_seconds, uncertainty = explain_methods(
         model, X_fit, X, methods, quick=quick,
         random_state=random_state, progress=progress,
     )  # fmt: skip
     metrics, curves, score_seconds = _score_methods(
-        explainers, attributions, X, masks,
+        explainers, attributions, uncertainty, X, masks,
         quick=quick, random_state=random_state, progress=progress,
     )  # fmt: skip
     metrics["explain s"] = pd.Series(explain_seconds)
@@ -292,7 +292,7 @@ def _explain_and_score(
 
 
 def _score_methods(
-    explainers, attributions, X, masks, *, quick, random_state, progress
+    explainers, attributions, uncertainty, X, masks, *, quick, random_state, progress
 ):
     """Score every method's maps: the metrics table, mean curves and seconds."""
     import pandas as pd
@@ -308,16 +308,22 @@ def _score_methods(
         scores, method_curves, _ = score_explanations(
             explainers[label], X, attributions[label], masks=masks,
             quick=quick, random_state=random_state,
+            uncertainty=uncertainty[label],
         )  # fmt: skip
         score_seconds[label] = time.perf_counter() - start
-        rows[label] = {
-            name: float(np.nanmean(values)) for name, values in scores.items()
-        }
+        rows[label] = {name: _mean(values) for name, values in scores.items()}
         for kind, curve in method_curves.items():
             curves[kind][label] = mean_curve(curve, scores[f"{kind} AUC"])
     metrics = pd.DataFrame.from_dict(rows, orient="index")
     metrics.index.name = "method"
     return metrics, curves, score_seconds
+
+
+def _mean(values):
+    """Mean of the finite values; NaN (no warning) when there are none."""
+    values = np.asarray(values, dtype=float)
+    finite = values[np.isfinite(values)]
+    return float(finite.mean()) if finite.size else float("nan")
 
 
 def _timed_tuning(model, X_test, quick, random_state, timings):

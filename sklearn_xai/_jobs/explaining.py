@@ -35,14 +35,16 @@ def explain_methods(
 
     Returns
     -------
-    explainers, attributions, seconds : dict
-        Display name -> fitted explainer, ``(n, H, W)`` attributions and the
-        seconds its fit and explanation took.
+    explainers, attributions, seconds, uncertainty : dict
+        Display name -> fitted explainer, ``(n, H, W)`` attributions, the
+        seconds its fit and explanation took, and the per-image relative
+        standard error of its map (:func:`relative_stderr`; None for methods
+        that do not estimate one).
     """
     from tqdm.auto import tqdm
 
     size = int(min(X.shape[1:3]))
-    explainers, attributions, seconds = {}, {}, {}
+    explainers, attributions, seconds, uncertainty = {}, {}, {}, {}
     for name in tqdm(methods, desc="explaining", unit="method", disable=not progress):
         label = METHODS[name][0]
         start = time.perf_counter()
@@ -50,11 +52,44 @@ def explain_methods(
             name, model, image_size=size, quick=quick, random_state=random_state
         ).fit(X_fit)
         with quiet_captum():
-            maps = explainer.explain(X)
+            maps, details = explainer.explain(X, return_details=True)
         seconds[label] = time.perf_counter() - start
         explainers[label] = explainer
         attributions[label] = np.asarray(maps, dtype=np.float32)
-    return explainers, attributions, seconds
+        uncertainty[label] = relative_stderr(details)
+    return explainers, attributions, seconds, uncertainty
+
+
+def relative_stderr(details):
+    """Per image, the largest segment standard error over the weights' range.
+
+    For methods whose ``return_details`` carry ``segment_stderr`` (LIME and
+    Kernel SHAP) with ``segment_weights`` or ``segment_values``: how settled
+    the map is (Covert & Lee's convergence measure); NaN for an image whose
+    weights are all equal. None for methods without standard errors.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.utils import Bunch
+    >>> from sklearn_xai._jobs.explaining import relative_stderr
+    >>> details = Bunch(segment_weights=[np.array([0.0, 0.5, 1.0])],
+    ...                 segment_stderr=[np.array([0.01, 0.02, 0.05])])
+    >>> relative_stderr(details)
+    array([0.05])
+    >>> relative_stderr(Bunch(targets=np.array([1]))) is None
+    True
+    """
+    stderr = details.get("segment_stderr")
+    weights = details.get("segment_weights", details.get("segment_values"))
+    if stderr is None or weights is None:
+        return None
+    out = []
+    for w, se in zip(weights, stderr, strict=True):
+        w, se = np.asarray(w, dtype=np.float64), np.asarray(se, dtype=np.float64)
+        spread = float(w.max() - w.min()) if w.size else 0.0
+        out.append(float(se.max()) / spread if spread > 0 else np.nan)
+    return np.asarray(out)
 
 
 @contextlib.contextmanager

@@ -23,11 +23,12 @@ METRICS = {
     "relevance mass": ("localization", True),
     "relevance rank": ("localization", True),
     "localization AUC": ("localization", True),
+    "relative SE": ("uncertainty", False),
 }
 
 #: The families that need no extra explanations (cheap enough for every
 #: image of a large batch): faithfulness curves and complexity.
-FAST_FAMILIES = ("faithfulness", "complexity")
+FAST_FAMILIES = ("faithfulness", "complexity", "uncertainty")
 
 #: What removed pixels become, in every faithfulness metric of a job (the
 #: deletion and insertion curves and faithfulness correlation alike): a blur.
@@ -51,6 +52,7 @@ def score_explanations(
     families=None,
     quick=False,
     random_state=0,
+    uncertainty=None,
 ):
     """Score one explainer's attributions of ``X`` with each metric family.
 
@@ -73,6 +75,10 @@ def score_explanations(
         Fewer curve steps and samples.
     random_state : int
         Seed of the stochastic metrics.
+    uncertainty : ndarray (n,) or None
+        The maps' relative standard errors
+        (:func:`~sklearn_xai._jobs.explaining.relative_stderr`), reported as
+        "relative SE" (NaN for methods without one).
 
     Returns
     -------
@@ -144,6 +150,10 @@ def score_explanations(
             explainer, X, random_state=random_state
         )
         done()
+    if "uncertainty" in families:
+        scores["relative SE"] = (
+            np.full(len(X), np.nan) if uncertainty is None else uncertainty
+        )
     if "localization" in families:
         done = timed("localization")
         scores["pointing game"] = metrics.pointing_game(attributions, masks)

@@ -52,7 +52,7 @@ def explain_shard(
     X = np.stack(images)
     proba = clf.predict_proba(X)
     predicted = clf.classes_[proba.argmax(axis=1)]
-    explainers, attributions, seconds = explain_methods(
+    explainers, attributions, seconds, uncertainty = explain_methods(
         FrozenEstimator(clf), X, X, methods, quick=quick,
         random_state=random_state, progress=False,
     )  # fmt: skip
@@ -67,7 +67,7 @@ def explain_shard(
     )
     rows = _score_shard(
         summary, explainers, X, attributions, seconds, names, predicted, proba,
-        quick=quick, random_state=random_state,
+        quick=quick, random_state=random_state, uncertainty=uncertainty,
     )  # fmt: skip
     _write_rows(os.path.join(shard_dir, f"metrics-{index:05d}.csv"), rows)
     if n_gallery:
@@ -121,7 +121,7 @@ def _empty_summary(index, n_images, skipped):
 
 def _score_shard(
     summary, explainers, X, attributions, seconds, names, predicted, proba, *,
-    quick, random_state,
+    quick, random_state, uncertainty,
 ):  # fmt: skip
     """Score every method's maps into ``summary``; return the per-image rows."""
     from .scoring import FAST_FAMILIES, score_explanations
@@ -131,6 +131,7 @@ def _score_shard(
         scores, curves, _ = score_explanations(
             explainer, X, attributions[label], families=FAST_FAMILIES,
             quick=quick, random_state=random_state,
+            uncertainty=uncertainty[label],
         )  # fmt: skip
         summary.seconds[label] += seconds[label]
         for column, values in scores.items():

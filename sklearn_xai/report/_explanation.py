@@ -28,8 +28,12 @@ _FAMILY_TEXT = (
     "re-initialized from the output backwards (the sanity check of Adebayo et "
     "al. 2018: a method whose map stays alike is not explaining the model) or "
     "of another class (lower is better). Localization (when ground truth is "
-    "known): how much relevance falls on the object. Arrows give each "
-    "column's direction; the best value of each column is highlighted."
+    "known): how much relevance falls on the object. Uncertainty (sampling "
+    "methods that estimate it: LIME, Kernel SHAP): relative SE, the largest "
+    "per-segment standard error as a fraction of the range of the segment "
+    "weights (lower is more settled; a dash for methods without one). Arrows "
+    "give each column's direction; the best value of each column is "
+    "highlighted."
 )
 
 
