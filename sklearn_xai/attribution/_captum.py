@@ -583,6 +583,15 @@ class CaptumExplainer(_GradientExplainer):
         # (SmoothGradExplainer, over noisy copies): no per-image rows; a
         # random method (one image per batch) is seeded from random_state and
         # the image's content, as in explain.
+        try:
+            self._per_image_rows(1)
+        except ValueError:
+            raise ValueError(
+                "attribute_params holds arrays with one row per explained "
+                "image, which only CaptumExplainer.explain can slice; inside "
+                "another explainer (e.g. SmoothGradExplainer) give arrays of "
+                "1 row, shared by every image."
+            ) from None
         seed = None
         if self._stochastic():
             seed = image_seeds(call_seed(self.random_state), images)[0]

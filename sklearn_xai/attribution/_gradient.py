@@ -40,6 +40,12 @@ class _GradientExplainer(BaseExplainer):
     what they need in ``fit``, ``_images_per_batch()`` when one image costs
     several network rows, and ``_to_maps(attributions)`` when the channel
     axis is not reduced with ``channel_reduction``.
+
+    One loop feeds the network, :meth:`_attribute_batches`; it serves
+    ``explain`` (through :meth:`_explain_batches`) and meta-explainers that
+    run the hooks on other images (SmoothGrad's noisy copies). Per-call
+    state (seeds, per-image arguments) reaches a batch through the
+    ``attribute`` callable and the batch's slice, never through attributes.
     """
 
     _parameter_constraints: dict = {**BaseExplainer._parameter_constraints}

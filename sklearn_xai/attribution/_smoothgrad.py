@@ -154,6 +154,11 @@ GradCAMExplainer or another gradient explainer
     ``sigma`` of every image. The inner explainer's details (e.g. Integrated
     Gradients' ``delta``) are per noisy copy and are not returned.
 
+    Inside, a :class:`CaptumExplainer` explains each noisy copy as an image
+    of its own: a random captum method draws from the inner explainer's
+    ``random_state`` and the copy's content, and ``attribute_params`` arrays
+    must be shared by every image (one row).
+
     In the remove-and-retrain benchmark of Hooker et al. (2019),
     SmoothGrad-squared and VarGrad over gradients were the only estimators
     that degraded retrained accuracy more than a random ranking;

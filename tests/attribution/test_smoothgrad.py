@@ -403,6 +403,21 @@ def test_over_captum_explainer(data, frozen):
     np.testing.assert_array_equal(shap.explain(X[:2], y[:2]), first)
 
 
+def test_per_image_arrays_of_an_inner_captum_explainer_raise(data, frozen):
+    X, y = data
+    baselines = np.zeros((3, 3, 16, 16))
+    explainer = SmoothGradExplainer(
+        CaptumExplainer(
+            frozen,
+            method="IntegratedGradients",
+            attribute_params={"baselines": baselines, "n_steps": 2},
+        ),
+        n_samples=2,
+    ).fit(X)
+    with pytest.raises(ValueError, match="one row per explained image"):
+        explainer.explain(X[:3], y[:3])
+
+
 # -- fitting, parameters, composition -----------------------------------
 
 
