@@ -33,12 +33,13 @@ def lime_kernel(distances, kernel_width):
     return np.sqrt(np.exp(-(distances**2) / kernel_width**2))
 
 
-#: ``n_samples="auto"``: the first round has ``max(AUTO_MIN_SAMPLES,
-#: AUTO_SAMPLES_PER_SEGMENT * (d + 1))`` samples (``d`` superpixels), each
-#: later round ``AUTO_STEP`` more, until :func:`is_settled` or ``max_samples``.
-AUTO_MIN_SAMPLES = 100
-AUTO_SAMPLES_PER_SEGMENT = 2
-AUTO_STEP = 50
+#: ``n_samples="auto"``: the first round is the unperturbed image and
+#: ``max(AUTO_FIRST_DRAWS, 2 ** ceil(log2(2 * (d + 1))))`` draws (``d``
+#: superpixels: at least two draws per coefficient), each later round
+#: ``AUTO_STEP`` more draws, until :func:`is_settled` or ``max_samples``.
+#: Powers of two keep the Sobol' design balanced after every round.
+AUTO_FIRST_DRAWS = 128
+AUTO_STEP = 64
 #: The stopping rule's settings (see :mod:`._convergence`).
 AUTO_RULE = {"top_k": 5, "tol": 0.05, "z": 1.96}
 
@@ -97,9 +98,8 @@ def _explain_one(image, target, seed, explainer, memory):
     predict = memory.cache(perturbation_proba, ignore=["batch_size"])
     if explainer.n_samples == "auto":
         budget = explainer.max_samples
-        rows = min(
-            budget, max(AUTO_MIN_SAMPLES, AUTO_SAMPLES_PER_SEGMENT * (n_segments + 1))
-        )
+        draws = max(AUTO_FIRST_DRAWS, 1 << int(np.ceil(np.log2(2 * (n_segments + 1)))))
+        rows = min(budget, 1 + draws)
     else:
         budget = rows = explainer.n_samples
     masks, weights, clusters, labels = [], [], [], []
@@ -188,8 +188,43 @@ SuperpixelSegmenter or callable, default="slic"
         they often find a single superpixel). A segmenter instance is used
         as configured; a callable maps one image ``(H, W, C)`` (or
         ``(H, W)`` for gray) to an integer label map.
-    n_samples : int, default=1000
-        Perturbed images per explained image.
+    n_samples : int or "auto", default=1000
+        Perturbed images (model evaluations) per explained image, the
+        unperturbed image first. ``"auto"`` samples in rounds until the
+        explanation is settled: a first round of the unperturbed image and
+        128 draws (for more than 63 superpixels ``d``, the power of two above
+        ``2 * (d + 1)``), then rounds of 64 draws, refitting after each,
+        until the top-5 segments are separated from the others by 1.96
+        standard errors of each difference or the largest standard error is
+        below 5% of the weights' range
+        (:func:`~sklearn_xai.attribution._convergence.is_settled`, after
+        Zhou et al.'s S-LIME test and Covert & Lee's rule), or
+        ``max_samples`` are used; ``details.n_evaluations`` says how many
+        each image took.
+    sampling : {"lime", "kernel", "paired", "sobol"}, default="lime"
+        How the keep/hide masks are drawn. Every design estimates the same
+        quantity, lime's kernel-weighted ridge over uniform random masks, at
+        the same ridge penalty scale (rows of a design that does not draw
+        lime's masks carry importance weights ``p(z) / q(z)``); they differ
+        in how many samples reach a given precision:
+
+        - ``"lime"``: independent uniform keep/hide bits, lime's exact draws
+          (the segment weights equal the ``lime`` package's);
+        - ``"kernel"``: masks drawn in proportion to the kernel times lime's
+          distribution (sizes stratified, subsets of a size without
+          replacement), the regression reweighted by importance weights;
+        - ``"paired"``: uniform masks, each followed by its complement
+          (antithetic sampling, Covert & Lee, 2021);
+        - ``"sobol"``: scrambled Sobol' points thresholded at 1/2: paired
+          like ``"paired"`` and balanced (every segment kept in half the
+          samples, every two together in a quarter); its standard errors are
+          conservative.
+
+        See :mod:`sklearn_xai.attribution._lime_sampling` and the user guide
+        for the measured sample efficiency of each.
+    max_samples : int, default=2000
+        The most samples per image with ``n_samples="auto"``; ignored
+        otherwise.
     kernel_width : float, default=0.25
         Width of the exponential kernel on cosine distances.
     hide_color : None, "blur" or float, default=0.0
@@ -263,10 +298,32 @@ SuperpixelSegmenter or callable, default="slic"
         their count and, where known, why (e.g. quickshift found a single
         superpixel).
 
+    Notes
+    -----
+    ``explain(..., return_details=True)`` returns, besides ``targets``:
+    ``segments`` (the superpixel labels of each image), ``segment_weights``
+    (one array of weights per image), ``segment_stderr`` (their standard
+    errors, one array per image: the sandwich of the weighted ridge,
+    cluster-robust with the complementary pairs of ``"paired"`` and
+    ``"sobol"`` as clusters, with the CR2 small-sample correction of Bell &
+    McCaffrey; zero for segments that ``num_features`` leaves out, and not
+    accounting for that selection), ``intercept``, ``score`` (the weighted
+    R^2), ``local_pred`` (the surrogate on the unperturbed image) and
+    ``n_evaluations`` (model evaluations per image).
+
     References
     ----------
     .. [1] M. T. Ribeiro, S. Singh and C. Guestrin, "Why should I trust you?:
        Explaining the predictions of any classifier", KDD 2016.
+    .. [2] D. Garreau and U. von Luxburg, "Explaining the explainer: a first
+       theoretical analysis of LIME", AISTATS 2020.
+    .. [3] I. Covert and S.-I. Lee, "Improving KernelSHAP: practical Shapley
+       value estimation using linear regression", AISTATS 2021.
+    .. [4] Z. Zhou, G. Hooker and F. Wang, "S-LIME: stabilized-LIME for model
+       explanation", KDD 2021.
+    .. [5] R. M. Bell and D. F. McCaffrey, "Bias reduction in standard errors
+       for linear regression with multi-stage samples", Survey Methodology
+       28(2), 2002.
 
     Examples
     --------
