@@ -191,6 +191,87 @@ class _ExplanationScorer(_BaseScorer):
             )
         return self._sign * float(scores.mean())
 
+    def score_over_seeds(
+        self, explainer, X, y=None, *, n_seeds=5, random_state=None, **kwargs
+    ):
+        """Mean and standard deviation of the score over the explainer's seeds.
+
+        A random explainer (LIME, Kernel SHAP, RISE, SmoothGrad, stochastic
+        captum methods) gives a different map, and so a different score,
+        for each ``random_state``; one score hides that spread. This scores
+        ``n_seeds`` copies of the fitted ``explainer`` that differ only in
+        ``random_state`` (the user's explainer is not changed) and reports
+        their mean and sample standard deviation, so that two explainers or
+        two settings are compared with their uncertainty. An explainer
+        without ``random_state`` (occlusion, gradients) scores the same for
+        every seed: standard deviation 0. A metric's own ``random_state``
+        (``max_sensitivity``, ``faithfulness_correlation``...) stays as the
+        scorer was made with.
+
+        Parameters
+        ----------
+        explainer : fitted BaseExplainer
+        X : array-like of images
+        y : array-like or None, default=None
+            Needed only with ``target="true"``.
+        n_seeds : int, default=5
+            How many seeds (at least 2).
+        random_state : int, RandomState instance or None, default=None
+            Draws the explainer seeds.
+        **kwargs
+            Passed to each scoring call (e.g. ``masks``).
+
+        Returns
+        -------
+        result : Bunch
+            ``mean`` and ``std`` (float, ``ddof=1``), ``scores`` (ndarray of
+            shape (n_seeds,)) and ``seeds`` (the explainer seeds used).
+
+        Raises
+        ------
+        ValueError
+            When ``n_seeds < 2``, or as the scorer does (see
+            :func:`make_explanation_scorer`).
+
+        Examples
+        --------
+        >>> from sklearn.frozen import FrozenEstimator
+        >>> from sklearn.linear_model import LogisticRegression
+        >>> from sklearn_xai.attribution import RISEExplainer
+        >>> from sklearn_xai.datasets import load_digit_images
+        >>> from sklearn_xai.metrics import get_explanation_scorer
+        >>> X, y = load_digit_images(return_X_y=True)
+        >>> X = X.reshape(len(X), -1)
+        >>> clf = LogisticRegression(max_iter=300).fit(X[:300], y[:300])
+        >>> rise = RISEExplainer(FrozenEstimator(clf), n_masks=200,
+        ...                      image_shape=(8, 8)).fit(X[:300])
+        >>> result = get_explanation_scorer("sparseness").score_over_seeds(
+        ...     rise, X[300:304].reshape(4, -1), n_seeds=3, random_state=0)
+        >>> result.scores.shape, bool(result.std > 0)
+        ((3,), True)
+        """
+        from numbers import Integral
+
+        from sklearn.utils import Bunch, check_random_state
+
+        from ._robustness import seeded_copy
+
+        if not isinstance(n_seeds, Integral) or isinstance(n_seeds, bool):
+            raise TypeError(f"n_seeds must be an int; got {n_seeds!r}.")
+        if n_seeds < 2:
+            raise ValueError(f"n_seeds must be at least 2; got {n_seeds}.")
+        rng = check_random_state(random_state)
+        seeds = rng.randint(np.iinfo(np.int32).max, size=int(n_seeds))
+        scores = np.array(
+            [self(seeded_copy(explainer, int(seed)), X, y, **kwargs) for seed in seeds]
+        )
+        return Bunch(
+            mean=float(scores.mean()),
+            std=float(scores.std(ddof=1)),
+            scores=scores,
+            seeds=seeds,
+        )
+
     def __repr__(self):
         direction = "" if self._sign > 0 else ", greater_is_better=False"
         kwargs = "".join(f", {k}={v!r}" for k, v in self._kwargs.items())

@@ -483,3 +483,36 @@ def test_every_ready_made_scorer_is_its_metric_mean(name, digits, cnn_digits):
     sign = 1 if metric.greater_is_better else -1
     assert np.isfinite(score)
     assert score == pytest.approx(sign * expected)
+
+
+def test_score_over_seeds_is_the_spread_of_seeded_scores(digits):
+    from sklearn.base import clone
+
+    from sklearn_xai.attribution import RISEExplainer
+    from sklearn_xai.metrics import get_explanation_scorer, sparseness
+
+    X, _, clf = digits
+    model = FrozenEstimator(_FlatModel(clf))
+    rise = RISEExplainer(model, n_masks=150, random_state=7).fit(X)
+    scorer = get_explanation_scorer("sparseness")
+    result = scorer.score_over_seeds(rise, X[:6], n_seeds=4, random_state=0)
+    assert rise.random_state == 7  # the user's explainer is not changed
+    # Reference: a fresh explainer per seed, scored by the metric directly.
+    by_hand = [
+        sparseness(
+            clone(rise).set_params(random_state=int(s)).fit(X).explain(X[:6])
+        ).mean()
+        for s in result.seeds
+    ]
+    np.testing.assert_allclose(result.scores, by_hand, rtol=1e-12)
+    assert result.mean == pytest.approx(np.mean(by_hand))
+    assert result.std == pytest.approx(np.std(by_hand, ddof=1))
+    assert result.std > 0
+    again = scorer.score_over_seeds(rise, X[:6], n_seeds=4, random_state=0)
+    np.testing.assert_array_equal(again.scores, result.scores)
+    # A deterministic explainer scores the same for every seed.
+    occlusion = make_explainer(clf, window=2, stride=2).fit(X)
+    fixed = scorer.score_over_seeds(occlusion, X[:6], n_seeds=3, random_state=0)
+    assert fixed.std == 0.0
+    with pytest.raises(ValueError, match="n_seeds must be at least 2"):
+        scorer.score_over_seeds(rise, X[:6], n_seeds=1)
