@@ -937,7 +937,8 @@ SuperpixelSegmenter or callable, default="slic"
     def _fit_images(self, images):
         fit_superpixels(self, images)
         torch_backed = is_torch_backed(self.estimator_)
-        if self.control_variate is True and not torch_backed:
+        wanted = self.control_variate != "auto" and bool(self.control_variate)
+        if wanted and not torch_backed:
             raise ValueError(
                 "control_variate=True needs the gradients of a torch-backed "
                 "model (a CNNClassifier, a TorchClassifier or a Pipeline ending "
@@ -945,7 +946,7 @@ SuperpixelSegmenter or callable, default="slic"
                 "Use control_variate='auto' or False for other models."
             )
         self.control_variate_ = (
-            torch_backed if self.control_variate == "auto" else self.control_variate
+            torch_backed if self.control_variate == "auto" else wanted
         )
 
     def _explain(self, images, targets, seeds):
