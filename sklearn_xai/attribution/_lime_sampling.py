@@ -41,24 +41,36 @@ expected sum is lime's ``(n - 1) E_p[pi]``; the ridge penalty
     1/2), and every ``2**m`` points each segment is kept in exactly half the
     rows and every two segments are kept together in a quarter of them: a
     paired, balanced (orthogonal) design, the combination of antithetic and
-    balanced sampling. Paired and kernel-weighted sizes do not combine for
-    LIME: its kernel is not symmetric under complement (hiding 40 of 50
-    segments weighs 10**-3 of keeping 40), so the complements of the likely
-    masks would be weighted by next to nothing.
+    balanced sampling.
+``"balanced"``
+    the same structure with random generators: a random two-level regular
+    fraction (``2**m >= 2d`` rows, distinct random generators, a random
+    shift) and its foldover, extended by random generators for later rows.
+    Paired and balanced like ``"sobol"``, but which interactions of the
+    model alias each segment's weight is random, so that the errors of
+    independent pairs estimate its spread (Sobol's fixed generators alias
+    few low-order interactions with its first coordinates: more precise on
+    smooth models, but more than one net can measure).
+
+Paired and kernel-weighted sizes do not combine for LIME: its kernel is not
+symmetric under complement (hiding 40 of 50 segments weighs 10**-3 of
+keeping 40), so the complements of the likely masks would be weighted by
+next to nothing.
 
 Standard errors (:func:`weighted_ridge`) are the sandwich of the ridge's
 estimating equations, robust to heteroscedasticity, with Bell and
 McCaffrey's CR2 small-sample correction (HC2 when every row is its own
 cluster): rows are independent for ``"lime"``; complementary pairs are the
-clusters of ``"paired"``. Rows of ``"kernel"`` (sizes stratified, subsets
-drawn without replacement within a size) are negatively dependent, so the
-formula for independent rows is conservative, by a negligible margin. Pairs
-of one scrambled Sobol' net are not independent either, and no formula from
-a single net is valid in general (Owen, 1997): ``"sobol"`` reports the
-errors of independent pairs, which overstate its spread (by a factor of
-about 1.3 to 2 in the measurements of ``tests/attribution/
-test_lime_sampling.py``) since the balanced design removes variance they
-count.
+clusters of ``"paired"`` and ``"balanced"`` (for the latter, independent
+over the randomization of its generators). Rows of ``"kernel"`` (sizes
+stratified, subsets drawn without replacement within a size) are
+negatively dependent, so the formula for independent rows is conservative,
+by a negligible margin. Pairs of one scrambled Sobol' net are not
+independent, and no formula from a single net is valid in general (Owen,
+1997): ``"sobol"`` reports the errors of independent pairs, which overstate
+its spread (by a factor of about 1.3 to 2 in the measurements of
+``tests/attribution/test_lime_sampling.py``), since its balance removes
+variance they count.
 
 References
 ----------
@@ -87,12 +99,14 @@ import numpy as np
 from sklearn.utils import Bunch
 
 #: The sampling designs of LimeExplainer, lime's own first.
-SAMPLINGS = ("lime", "kernel", "paired", "sobol")
+SAMPLINGS = ("lime", "kernel", "paired", "sobol", "balanced")
 
 #: Sizes with at most this many subsets are dealt from a shuffled list of all
 #: of them (without replacement, new pass when used up); larger ones are
 #: drawn by rejection of the subsets already drawn.
 _DECK_LIMIT = 4096
+#: The most dimensions scipy's Sobol' engine has direction numbers for.
+_SOBOL_MAX_DIM = 21201
 
 
 # -- the weighted ridge -------------------------------------------------------
@@ -328,6 +342,44 @@ class _SobolDesign(_Design):
         return (points < 0.5).astype(np.int64), np.ones(m)
 
 
+class _BalancedDesign(_Design):
+    """A random two-level regular fraction, folded over: paired and balanced.
+
+    Row ``i`` (from 0) keeps segment ``j`` when ``<g_j, bits(i)> + s_j`` is
+    odd: ``g_j`` a random generator per segment whose lowest bit is 1 (so rows
+    ``2r`` and ``2r + 1`` are complements) and whose next ``m - 1`` bits are
+    distinct across segments (``2**(m-1) >= d``; later bits random), ``s`` a
+    random shift. Every ``2**m`` rows each segment is kept in half of them and
+    every two segments together in a quarter (orthogonal columns), as in
+    :class:`_SobolDesign`; but the generators are random rather than Sobol's,
+    so which interactions are aliased with which segment is random too, and
+    the errors of independent pairs estimate the spread over that
+    randomization.
+    """
+
+    def __init__(self, n_segments, rng):
+        super().__init__(n_segments, rng)
+        d = n_segments
+        self.m = max(1, int(np.ceil(np.log2(d))) + 1)  # 2**(m-1) >= d
+        codes = rng.choice(2 ** (self.m - 1), d, replace=False)
+        self.generators = [np.ones(d, dtype=np.int64)] + [
+            (codes >> b) & 1 for b in range(self.m - 1)
+        ]
+        self.shift = rng.integers(0, 2, d)
+
+    def _clusters(self, rows):
+        return rows // 2
+
+    def _draw(self, m):
+        index = np.arange(self.n_random, self.n_random + m)
+        n_bits = max(1, int(index.max(initial=0)).bit_length())
+        while len(self.generators) < n_bits:
+            self.generators.append(self.rng.integers(0, 2, self.n_segments))
+        bits = (index[:, None] >> np.arange(n_bits)) & 1  # (m, n_bits)
+        masks = (bits @ np.stack(self.generators[:n_bits]) + self.shift) % 2
+        return masks.astype(np.int64), np.ones(m)
+
+
 class _KernelDesign(_Design):
     """Masks drawn in proportion to the kernel times lime's distribution."""
 
@@ -421,7 +473,15 @@ def make_design(sampling, n_segments, rng, kernel):
     generator = np.random.default_rng(rng.randint(0, 2**32, dtype=np.uint64))
     if sampling == "paired":
         return _PairedDesign(n_segments, generator)
+    if sampling == "balanced":
+        return _BalancedDesign(n_segments, generator)
     if sampling == "sobol":
+        if n_segments > _SOBOL_MAX_DIM:
+            raise ValueError(
+                f"sampling='sobol' supports at most {_SOBOL_MAX_DIM} superpixels "
+                f"(scipy's Sobol' directions); the segmentation gave {n_segments}. "
+                "Use sampling='paired' or fewer segments."
+            )
         return _SobolDesign(n_segments, generator)
     if sampling == "kernel":
         return _KernelDesign(n_segments, generator, size_kernel(kernel, n_segments))

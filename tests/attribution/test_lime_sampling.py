@@ -144,7 +144,7 @@ def test_designs_start_with_the_unperturbed_image(sampling):
     assert (clusters[1:] >= 0).all() and (ratio > 0).all()
 
 
-@pytest.mark.parametrize("sampling", ["paired", "sobol"])
+@pytest.mark.parametrize("sampling", ["paired", "sobol", "balanced"])
 def test_paired_designs_are_complementary_pairs(sampling):
     masks, clusters, ratio = draw(sampling, 20, 1 + 64, rounds=1)
     rows = masks[1:]
@@ -152,7 +152,7 @@ def test_paired_designs_are_complementary_pairs(sampling):
     assert (clusters[1::2] == clusters[2::2]).all()
     assert len(np.unique(clusters[1:])) == 32
     np.testing.assert_array_equal(ratio, 1.0)
-    if sampling == "sobol":
+    if sampling in ("sobol", "balanced"):
         # Balanced: every segment kept in half the 64 rows, every two
         # together in a quarter (an orthogonal design).
         np.testing.assert_array_equal(rows.sum(axis=0), 32)
@@ -169,7 +169,28 @@ def test_paired_design_keeps_pairs_across_odd_rounds():
     np.testing.assert_array_equal(clusters, np.arange(14) // 2)
 
 
-@pytest.mark.parametrize("sampling", ["lime", "paired", "sobol"])
+def test_balanced_design_is_orthogonal_in_rounds_with_random_aliasing():
+    def rows(seed):
+        design = make_design("balanced", 40, np.random.RandomState(seed), None)
+        parts = [design.draw(m)[0] for m in (129, 64, 64)]
+        return np.concatenate(parts)[1:]
+
+    signs = 2.0 * rows(0) - 1
+    # 2**(m-1) >= 40 distinct generators: every 128 rows are orthogonal.
+    for block in (signs[:128], signs[128:]):
+        np.testing.assert_array_equal(block.T @ block, 128 * np.eye(40))
+
+    # The generators are random: which column repeats the product of three
+    # others (the interaction aliased with its weight; the pairs keep every
+    # two-segment interaction off the weights) changes with the seed.
+    def aliased(signs):
+        products = signs[:128, 0] * signs[:128, 1] * signs[:128, 2]
+        return {j for j in range(3, 40) if abs(products @ signs[:128, j]) == 128}
+
+    assert len({frozenset(aliased(2.0 * rows(seed) - 1)) for seed in range(6)}) > 1
+
+
+@pytest.mark.parametrize("sampling", ["lime", "paired", "sobol", "balanced"])
 def test_uniform_designs_keep_each_segment_half_the_time(sampling):
     masks, _, _ = draw(sampling, 30, 4001)
     keep = masks[1:].mean(axis=0)
