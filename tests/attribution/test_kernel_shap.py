@@ -13,7 +13,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sklearn_xai.attribution import KernelShapExplainer, LimeExplainer
-from sklearn_xai.attribution._kernel_shap import sample_coalitions, solve_shapley
+from sklearn_xai.attribution._shapley_regression import solve_shapley
+from sklearn_xai.attribution._shapley_sampling import sample_coalitions
 from sklearn_xai.datasets import load_digit_images
 from sklearn_xai.metrics import DegenerateExplanationWarning
 from sklearn_xai.neural_network import CNNClassifier

@@ -16,12 +16,12 @@ from sklearn.linear_model import LogisticRegression
 from sklearn_xai.attribution import KernelShapExplainer
 from sklearn_xai.attribution._control_variate import SigmoidGame
 from sklearn_xai.attribution._convergence import is_settled
-from sklearn_xai.attribution._kernel_shap import (
+from sklearn_xai.attribution._shapley_regression import solve_shapley
+from sklearn_xai.attribution._shapley_sampling import (
     _PairDesign,
     _Sample,
     _SampledGame,
     sample_coalitions,
-    solve_shapley,
 )
 from sklearn_xai.datasets import load_digit_images
 from sklearn_xai.neural_network import CNNClassifier
