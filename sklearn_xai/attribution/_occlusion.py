@@ -86,10 +86,12 @@ def baseline_image(image, baseline):
 def _occlude_one(image, target, seed, explainer, baseline):
     """Occlusion map of one image: (attribution (H, W), details dict)."""
     del seed  # occlusion draws nothing at random
-    height, width, _ = image.shape
+    height, width, channels = image.shape
     (h, w), (sh, sw) = explainer.window_, explainer.stride_
     rows = _coverage(height, h, sh)  # (n_rows, H)
     cols = _coverage(width, w, sw)  # (n_cols, W)
+    row_starts = window_starts(height, h, sh)
+    col_starts = window_starts(width, w, sw)
     fill = baseline_image(image, baseline)
     batch_size = explainer._model_batch_size()
 
@@ -104,12 +106,24 @@ def _occlude_one(image, target, seed, explainer, baseline):
     base = proba(image[np.newaxis])[0]
     n_positions = len(rows) * len(cols)
     drops = np.empty(n_positions)
+    # Each occluded image is the image with one rectangle of the fill (cut at
+    # the border, as _coverage): a copy and a small assignment per window,
+    # in the dtype np.where(hidden, fill, image) gives, in one buffer reused
+    # for every batch (the model returns its probabilities before the next).
+    buffer = np.empty(
+        (min(batch_size, n_positions), height, width, channels),
+        dtype=np.result_type(fill, image),
+    )
     for start in range(0, n_positions, batch_size):
-        # Window k sits at row position k // n_cols, column position k % n_cols.
-        k = np.arange(start, min(start + batch_size, n_positions))
-        hidden = rows[k // len(cols), :, np.newaxis] & cols[k % len(cols), np.newaxis]
-        occluded = np.where(hidden[..., np.newaxis], fill, image)
-        drops[start : start + len(k)] = base - proba(occluded)
+        stop = min(start + batch_size, n_positions)
+        occluded = buffer[: stop - start]
+        occluded[...] = image
+        for row, k in enumerate(range(start, stop)):
+            # Window k sits at row position k // n_cols, column position k % n_cols.
+            top, left = row_starts[k // len(cols)], col_starts[k % len(cols)]
+            window = (slice(top, top + h), slice(left, left + w))
+            occluded[(row, *window)] = fill[window]
+        drops[start:stop] = base - proba(occluded)
     # Sum of the drops of the windows covering each pixel, over their count.
     rows_f, cols_f = rows.astype(np.float64), cols.astype(np.float64)
     total = rows_f.T @ drops.reshape(len(rows), len(cols)) @ cols_f

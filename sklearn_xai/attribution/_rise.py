@@ -57,13 +57,14 @@ def draw_masks(rng, n_masks, mask_size, p_keep, image_size):
     return grids, shifts
 
 
-def build_masks(grids, shifts, image_size):
+def build_masks(grids, shifts, image_size, out=None):
     """Upsample bits ``(m, s, s)`` bilinearly and crop to ``(m, H, W)`` float32.
 
     Each ``s x s`` grid is resized with :func:`cv2.resize`
     (``INTER_LINEAR``) to ``(s + 1) * ceil(H / s)`` by
     ``(s + 1) * ceil(W / s)`` and cropped to ``H x W`` starting at its
-    shift ``(dy, dx)`` (in pixels).
+    shift ``(dy, dx)`` (in pixels), into ``out`` (a float32 ``(m, H, W)``
+    array) when given.
 
     Examples
     --------
@@ -79,7 +80,9 @@ def build_masks(grids, shifts, image_size):
     s = grids.shape[1]
     up_height = (s + 1) * -(-height // s)
     up_width = (s + 1) * -(-width // s)
-    masks = np.empty((len(grids), height, width), dtype=np.float32)
+    masks = (
+        np.empty((len(grids), height, width), dtype=np.float32) if out is None else out
+    )
     for i, (grid, (dy, dx)) in enumerate(zip(grids, shifts, strict=True)):
         upsampled = cv2.resize(
             grid.astype(np.float32),
@@ -88,6 +91,45 @@ def build_masks(grids, shifts, image_size):
         )
         masks[i] = upsampled[dy : dy + height, dx : dx + width]
     return masks
+
+
+def masked_images(masks, difference, baseline, out, spread=None):
+    """``masks[..., None] * difference + baseline``, written into ``out``.
+
+    The same numbers as that expression, computed faster: each mask is first
+    copied into every channel (:func:`cv2.merge`, into ``spread``, a float32
+    array shaped like ``out``, or ``out`` itself when that is float32), so
+    that the product runs over whole contiguous rows instead of broadcasting
+    over 3 channels (2 to 3 times faster at 224x224).
+
+    Parameters
+    ----------
+    masks : ndarray of shape (m, H, W), float32
+    difference : ndarray of shape (H, W, C)
+        ``image - baseline``, float32 or float64.
+    baseline : ndarray of shape ()
+    out : ndarray of shape (m, H, W, C)
+        In the dtype of the product.
+    spread : ndarray of shape (m, H, W, C), float32, or None
+        Room for the masks copied into every channel; None uses ``out``.
+
+    Returns
+    -------
+    out : ndarray of shape (m, H, W, C)
+    """
+    import cv2
+
+    m, height, width = masks.shape
+    channels = difference.shape[-1]
+    if channels == 1 or channels > 4:
+        np.multiply(masks[..., np.newaxis], difference, out=out)
+    else:
+        room = out if spread is None else spread
+        planes = [masks.reshape(m * height, width)] * channels
+        room = cv2.merge(planes, dst=room.reshape(m * height, width, channels))
+        np.multiply(room.reshape(out.shape), difference, out=out)
+    out += baseline
+    return out
 
 
 def _rise_one(image, target, seed, explainer):
@@ -116,13 +158,31 @@ def _rise_one(image, target, seed, explainer):
     saliency = np.zeros((height, width))
     coverage = np.zeros((height, width))  # sum_i M_i, for the centring
     score_sum = 0.0
+    # Masks and masked images go into buffers reused for every batch (the
+    # model returns its probabilities before the next one is built).
+    rows = min(batch_size, n_masks)
+    mask_buffer = np.empty((rows, height, width), dtype=np.float32)
+    masked_dtype = np.result_type(np.float32, difference)
+    masked_buffer = np.empty((rows, *image.shape), dtype=masked_dtype)
+    spread = (
+        None if masked_dtype == np.float32 else np.empty_like(masked_buffer, np.float32)
+    )
     for start in range(0, n_masks, batch_size):
         stop = min(start + batch_size, n_masks)
-        masks = build_masks(grids[start:stop], shifts[start:stop], (height, width))
-        masked = masks[..., np.newaxis] * difference
-        masked += baseline
+        masks = build_masks(
+            grids[start:stop],
+            shifts[start:stop],
+            (height, width),
+            out=mask_buffer[: stop - start],
+        )
+        masked = masked_images(
+            masks,
+            difference,
+            baseline,
+            masked_buffer[: stop - start],
+            None if spread is None else spread[: stop - start],
+        )
         scores = proba(masked)
-        del masked
         # Mask by mask, in a fixed order: the sum does not depend on batch_size.
         for score, mask in zip(scores, masks, strict=True):
             saliency += score * mask

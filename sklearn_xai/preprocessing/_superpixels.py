@@ -234,7 +234,15 @@ class SuperpixelSegmenter(_ImageTransformer):
         images, layout = self._validate_images(X, reset=False)
         return layout.restore_maps(self._transform_images(images))
 
-    def _transform_images(self, images):
+    def _segment_args(self):
+        """``(method, params, seed)``: what :func:`_segment` gets for each image.
+
+        Everything a call's label maps depend on besides the images: the
+        method, its resolved parameters and the int seed drawn from
+        ``random_state`` (one draw per call, shared by its images). Read by
+        the explainers' segmentation cache
+        (:func:`~sklearn_xai.attribution._perturbation.make_segmenter`).
+        """
         if self.sigma is not None:
             sigma = float(self.sigma)
         else:
@@ -252,8 +260,12 @@ class SuperpixelSegmenter(_ImageTransformer):
         seed = int(
             check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
         )
+        return self.method, params, seed
+
+    def _transform_images(self, images):
+        method, params, seed = self._segment_args()
         maps = Parallel(n_jobs=self.n_jobs)(
-            delayed(_segment)(image, self.method, params, seed) for image in images
+            delayed(_segment)(image, method, params, seed) for image in images
         )
         return np.stack(maps)
 

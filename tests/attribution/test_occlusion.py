@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 from captum.attr import Occlusion
-from sklearn.base import clone
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.dummy import DummyClassifier
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.exceptions import NotFittedError
@@ -16,6 +16,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 
 from sklearn_xai.attribution import OcclusionExplainer
+from sklearn_xai.attribution._occlusion import baseline_image
 from sklearn_xai.datasets import load_digit_images
 from sklearn_xai.metrics import DegenerateExplanationWarning
 from sklearn_xai.neural_network import CNNClassifier
@@ -406,3 +407,68 @@ def test_bad_input_gets_clear_errors(cnn, data):
         explainer.explain(X[:2], target=42)
     with pytest.raises(ValueError, match="requires y to be passed"):
         OcclusionExplainer(LogisticRegression()).fit(X)
+
+
+class BatchRecorder(ClassifierMixin, BaseEstimator):
+    """Keeps a copy of every batch; class 1 more likely for brighter images."""
+
+    def __init__(self, seen=None):
+        self.seen = seen
+
+    def fit(self, X, y=None):
+        self.classes_ = np.array([0, 1])
+        return self
+
+    def predict_proba(self, X):
+        X = np.array(X)  # a copy: the explainer may reuse its buffer
+        self.seen.append(X)
+        p = 1 / (1 + np.exp(-(X.reshape(len(X), -1).mean(axis=1) / 255 - 0.2)))
+        return np.column_stack([1 - p, p])
+
+
+@pytest.mark.parametrize(
+    "window, stride",
+    [((4, 4), (4, 4)), ((5, 5), (3, 3)), ((3, 6), (2, 4)), ("auto", "auto")],
+    ids=["tiling", "uncovered-border", "rectangular", "auto"],
+)
+@pytest.mark.parametrize("baseline", [0.0, 100.5, "mean", "blur"])
+@pytest.mark.parametrize("kind", ["uint8", "float32", "gray"])
+@pytest.mark.parametrize("batch_size", [1, 7, None])
+def test_the_model_gets_each_window_occluded(
+    data, window, stride, baseline, kind, batch_size
+):
+    X = np.round(data[0][:5] * 255)
+    X = {"uint8": X.astype(np.uint8), "float32": X, "gray": X[..., :1]}[kind]
+    seen = []
+    explainer = OcclusionExplainer(
+        FrozenEstimator(BatchRecorder(seen).fit(X)),
+        window=window,
+        stride=stride,
+        baseline=baseline,
+        batch_size=batch_size,
+    ).fit(X)
+    seen.clear()
+    explainer.explain(X[2:3], target=1)
+    image = X[2]
+    fill = baseline_image(image, explainer.baseline_)
+    # Every window position, as captum places them, hidden by np.where.
+    (h, w), (sh, sw) = explainer.window_, explainer.stride_
+    tops = np.arange(-(-(SIZE - h) // sh) + 1) * sh
+    lefts = np.arange(-(-(SIZE - w) // sw) + 1) * sw
+    rows, cols = np.mgrid[:SIZE, :SIZE]
+    expected = np.stack(
+        [
+            np.where(
+                ((rows >= top) & (rows < top + h) & (cols >= left) & (cols < left + w))[
+                    ..., np.newaxis
+                ],
+                fill,
+                image,
+            )
+            for top in tops
+            for left in lefts
+        ]
+    )
+    got = np.concatenate(seen[1:])  # after the unoccluded image
+    assert got.dtype == expected.dtype
+    np.testing.assert_array_equal(got, expected)

@@ -17,7 +17,12 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 
 from sklearn_xai.attribution import RISEExplainer
-from sklearn_xai.attribution._rise import auto_mask_size
+from sklearn_xai.attribution._rise import (
+    auto_mask_size,
+    build_masks,
+    draw_masks,
+    masked_images,
+)
 from sklearn_xai.datasets import load_digit_images
 from sklearn_xai.metrics import DegenerateExplanationWarning, sparseness
 from sklearn_xai.neural_network import CNNClassifier
@@ -588,3 +593,80 @@ def test_fractional_baselines_on_uint8_images_are_kept_exactly(data):
     assert masked.dtype.kind == "f"
     # Where a mask is 0, the pixel is 127.6 itself, neither 127 nor 128.
     assert np.isclose(masked, 127.6, atol=1e-4).any()
+
+
+@pytest.mark.parametrize("channels", [1, 3, 4, 5])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("spread", [False, True], ids=["in-out", "spread"])
+def test_masked_images_equal_the_broadcast_expression(channels, dtype, spread):
+    rng = np.random.RandomState(0)
+    masks = rng.rand(6, 9, 11).astype(np.float32)
+    difference = (rng.rand(9, 11, channels) * 300 - 20).astype(dtype)
+    baseline = np.asarray(0.3, dtype=dtype)
+    expected = masks[..., np.newaxis] * difference
+    expected += baseline
+    out = np.full(expected.shape, np.nan, dtype=expected.dtype)
+    room = np.empty(expected.shape, dtype=np.float32) if spread else None
+    assert masked_images(masks, difference, baseline, out, room) is out
+    np.testing.assert_array_equal(out, expected)  # bit for bit
+
+
+def test_masks_built_into_a_buffer_are_the_same():
+    rng = np.random.RandomState(0)
+    grids, shifts = draw_masks(rng, 5, 4, 0.5, (13, 10))
+    out = np.full((5, 13, 10), np.nan, dtype=np.float32)
+    assert build_masks(grids, shifts, (13, 10), out=out) is out
+    np.testing.assert_array_equal(out, build_masks(grids, shifts, (13, 10)))
+
+
+class BatchRecorder(ClassifierMixin, BaseEstimator):
+    """Keeps a copy of every batch; class 1 more likely for brighter images."""
+
+    def __init__(self, seen=None):
+        self.seen = seen
+
+    def fit(self, X, y=None):
+        self.classes_ = np.array([0, 1])
+        return self
+
+    def predict_proba(self, X):
+        X = np.array(X)  # a copy: the explainer may reuse its buffer
+        self.seen.append(X)
+        p = 1 / (1 + np.exp(-(X.reshape(len(X), -1).mean(axis=1) - 0.5)))
+        return np.column_stack([1 - p, p])
+
+
+@pytest.mark.parametrize("batch_size", [1, 7, None])
+@pytest.mark.parametrize(
+    "images", ["float32", "float64", "uint8", "gray"], ids=lambda kind: kind
+)
+def test_the_model_gets_the_papers_masked_images(data, batch_size, images):
+    X = data[0][:4]
+    X = {
+        "float32": X,
+        "float64": X.astype(np.float64),
+        "uint8": np.round(X * 255).astype(np.uint8),
+        "gray": X[..., :1],
+    }[images]
+    baseline = 10.0 if images == "uint8" else 0.25
+    seen = []
+    explainer = RISEExplainer(
+        FrozenEstimator(BatchRecorder(seen).fit(X)),
+        n_masks=40,
+        baseline=baseline,
+        batch_size=batch_size,
+        random_state=0,
+    ).fit(X)
+    seen.clear()
+    explainer.explain(X[1:2], target=1)
+    seed = explainer._image_seeds(X[1:2])[0]
+    rng = np.random.RandomState(seed)
+    grids, shifts = draw_masks(rng, 40, explainer.mask_size_, 0.5, X.shape[1:3])
+    masks = build_masks(grids, shifts, X.shape[1:3])
+    dtype = X.dtype if X.dtype.kind == "f" else np.float32
+    image = X[1].astype(dtype)
+    fill = np.asarray(baseline, dtype=dtype)
+    expected = masks[..., np.newaxis] * (image - fill) + fill
+    got = np.concatenate(seen[1:])  # after the unmasked image
+    assert got.dtype == expected.dtype
+    np.testing.assert_array_equal(got, expected)

@@ -12,6 +12,7 @@ from sklearn.frozen import FrozenEstimator
 from sklearn.pipeline import Pipeline
 
 from sklearn_xai.attribution import ScoreCAMExplainer
+from sklearn_xai.attribution._score_cam import _MaskedInputs
 from sklearn_xai.datasets import load_digit_images
 from sklearn_xai.neural_network import CNNClassifier
 from sklearn_xai.preprocessing import ImageNormalizer, ImageResizer
@@ -163,3 +164,28 @@ def test_bad_input(data, cnn):
         explainer.explain(X[:2], target=[1, 42])
     with pytest.raises(NotFittedError):
         ScoreCAMExplainer(frozen).explain(X[:2])
+
+
+@pytest.mark.parametrize("channels", [1, 3, 4])
+@pytest.mark.parametrize(
+    "layout, masks_dtype",
+    [
+        ("channels_last", torch.float32),
+        ("contiguous", torch.float32),
+        ("channels_last", torch.float64),
+    ],
+    ids=["channels-last", "contiguous", "other-dtype"],
+)
+def test_masked_inputs_equal_indexing_times_masks(channels, layout, masks_dtype):
+    generator = torch.Generator().manual_seed(0)
+    inputs = torch.rand(3, channels, 9, 7, generator=generator)
+    if layout == "channels_last":
+        inputs = inputs.contiguous(memory_format=torch.channels_last)
+    masked = _MaskedInputs(inputs, 5)
+    for rows in ([2, 0, 0, 1, 2], [1, 1], [0]):
+        i = torch.tensor(rows)
+        masks = torch.rand(len(rows), 1, 9, 7, generator=generator, dtype=masks_dtype)
+        expected = inputs[i] * masks
+        got = masked(i, masks)
+        assert got.dtype == expected.dtype and got.stride() == expected.stride()
+        torch.testing.assert_close(got, expected, rtol=0, atol=0)
