@@ -94,7 +94,11 @@ def test_segment_weights_equal_lime(cnn, data, params, lime_params):
     X, _ = data
     seed = 3
     explainer = LimeExplainer(
-        FrozenEstimator(cnn), n_samples=300, random_state=seed, **params
+        FrozenEstimator(cnn),
+        n_samples=300,
+        sampling="lime",
+        random_state=seed,
+        **params,
     ).fit(X)
     with_seed(explainer, seed)
     _, details = explainer.explain(X[:1], return_details=True)
@@ -119,6 +123,7 @@ def test_equal_lime_on_a_model_agnostic_forest(data):
         FrozenEstimator(forest),
         segmentation="grid",
         n_samples=200,
+        sampling="lime",
         random_state=0,
         image_shape=(16, 16, 3),
     ).fit(flat)
