@@ -26,6 +26,14 @@ def has_param(cls, name):
     return name in inspect.signature(cls.__init__).parameters
 
 
+def param_default(cls, name):
+    """The constructor's default for ``name``, or None when there is none."""
+    parameter = inspect.signature(cls.__init__).parameters.get(name)
+    if parameter is None or parameter.default is inspect.Parameter.empty:
+        return None
+    return parameter.default
+
+
 def str_options(cls, name):
     """The strings ``_parameter_constraints[name]`` accepts, sorted.
 

@@ -8,8 +8,9 @@ Set-up, the same for every method compared:
 * images: square crops of the 8 photos bundled with scikit-learn and
   scikit-image (:func:`sklearn_xai.datasets.load_sample_photos`: china,
   flower, astronaut, chelsea, coffee, rocket, immunohistochemistry,
-  hubble_deep_field; nothing downloaded): 24 at 64x64 (3 windows per photo)
-  and 8 at 224x224 (the central square of each);
+  hubble_deep_field; nothing downloaded): 20 at 64x64 (of 3 windows per
+  photo) and 3 at 224x224 (the central squares of china, coffee and
+  hubble_deep_field);
 * model: the benchmarks' SmallResNet in a CNNClassifier, trained for a few
   epochs to tell which photo a random crop (35-100% of the shorter side,
   random flips) comes from, 8 classes; it becomes confident on the explained
@@ -21,11 +22,14 @@ Set-up, the same for every method compared:
   ``hide_color=0``.
 
 LIME, for ours at 125, 250, 500 and 1000 samples (every ``sampling`` our
-LimeExplainer offers, and ``n_samples="auto"`` once it exists) and for
+LimeExplainer offers, read from its ``_parameter_constraints``), for ours
+with ``n_samples="auto"`` where it exists (with the default ``sampling``;
+``--auto-every-sampling`` for all), and for
 ``lime.lime_image.LimeImageExplainer`` at 1000:
 
 * stability: the mean pairwise Jaccard index of the top-5 segments (largest
-  signed weights) over seeds (each seed a different ``random_state``);
+  signed weights) over seeds (each seed a different ``random_state``): 10
+  at 64x64, 5 at 224x224;
 * accuracy: Spearman correlation and top-5 Jaccard against a 16,000-sample
   reference of lime's estimand (ours with ``sampling="lime"``, which draws
   and regresses as lime does, one other seed).
@@ -48,10 +52,11 @@ evaluations per image: ours (each ``sampling``, with and without
 of the project: ``pip install shap``), ``shap.KernelExplainer`` on the
 binary keep/hide vectors (background all hidden, ``l1_reg=False``).
 
-Run ``python benchmarks/bench_sample_efficiency.py`` (about 20 minutes on 2
-CPU cores; 224x224 uses 5 seeds instead of 10 to stay there) or with
-``--quick`` (a smoke run of under 2 minutes: fewer images and seeds, a
-2,000-sample reference). ``--csv-dir DIR`` also writes the tables as CSV.
+Run ``python benchmarks/bench_sample_efficiency.py`` (about 25 minutes of
+CPU with the five LIME samplings of today; 224x224 uses 3 images and 5 seeds
+to stay near that) or with ``--quick`` (a smoke run of about a minute of
+CPU: 64x64 only, 4 images, 2 seeds, 250 samples, a 1,000-sample reference).
+``--csv-dir DIR`` also writes the tables as CSV.
 torch runs on one thread unless ``--threads`` says otherwise: on a shared
 machine more threads mostly wait for each other, and no number here
 depends on it.
@@ -156,9 +161,14 @@ SHAP_FORMATS = {
 }
 
 
-def features():
-    """What the explainers offer in this checkout, read at run time."""
+def features(auto_every_sampling=False):
+    """What the explainers offer in this checkout, read at run time.
+
+    ``n_samples="auto"`` runs with LimeExplainer's default ``sampling`` (what
+    a user gets), or with every one when ``auto_every_sampling``.
+    """
     lime_sampling = se.str_options(LimeExplainer, "sampling")
+    default = se.param_default(LimeExplainer, "sampling")
     shap_sampling = se.str_options(KernelShapExplainer, "sampling") or [None]
     found = {
         "lime_sampling": (
@@ -167,6 +177,13 @@ def features():
             else [None]
         ),
         "lime_auto": "auto" in (se.str_options(LimeExplainer, "n_samples") or []),
+        "lime_auto_sampling": (
+            [default]
+            if lime_sampling and default in lime_sampling and not auto_every_sampling
+            else sorted(lime_sampling, key=lambda s: (s != "lime", s))
+            if lime_sampling
+            else [None]
+        ),
         "lime_max_samples": se.has_param(LimeExplainer, "max_samples"),
         "shap_sampling": shap_sampling,
         "shap_auto": "auto" in (se.str_options(KernelShapExplainer, "n_samples") or []),
@@ -184,6 +201,12 @@ def features():
     print(
         f"  LimeExplainer n_samples='auto': {'yes' if found['lime_auto'] else 'no'}"
         f"; max_samples: {'yes' if found['lime_max_samples'] else 'no'}"
+        + (
+            f" (default sampling {default!r}; 'auto' runs with "
+            f"{', '.join(map(str, found['lime_auto_sampling']))})"
+            if found["lime_auto"] and lime_sampling
+            else ""
+        )
     )
     print(f"  KernelShapExplainer sampling: {', '.join(map(str, shap_sampling))}")
     print(
@@ -275,7 +298,7 @@ def bench_lime(size, settings, found, device):
             )
             if row is not None:
                 rows.append(row)
-        if found["lime_auto"]:
+        if found["lime_auto"] and sampling in found["lime_auto_sampling"]:
             row = lime_row(
                 _label(sampling),
                 "auto",
@@ -344,7 +367,7 @@ def lime_goals(size, rows, found):
             "SKIPPED (LimeExplainer has no n_samples='auto' in this checkout)"
         )
         return
-    for sampling in found["lime_sampling"]:
+    for sampling in found["lime_auto_sampling"]:
         label = _label(sampling)
         auto = next(
             (r for r in rows if r["method"] == label and r["n_samples"] == "auto"),
@@ -544,6 +567,12 @@ def main(argv=None):
     )
     parser.add_argument("--csv-dir", default=None, help="also write the tables here")
     parser.add_argument(
+        "--auto-every-sampling",
+        action="store_true",
+        help="run LIME's n_samples='auto' with every sampling, not only the "
+        "default one (about 1 s of CPU per 64x64 image and seed each)",
+    )
+    parser.add_argument(
         "--threads",
         type=int,
         default=1,
@@ -559,7 +588,7 @@ def main(argv=None):
         f"torch {torch.__version__}, {torch.get_num_threads()} threads, device "
         f"{args.device}{', quick run' if args.quick else ''}"
     )
-    found = features()
+    found = features(args.auto_every_sampling)
     table = QUICK if args.quick else FULL
     for size in args.sizes or ([64] if args.quick else [64, 224]):
         settings = table.get(size, table[224 if size >= 128 else 64])
