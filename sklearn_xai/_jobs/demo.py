@@ -95,7 +95,7 @@ def _tune_lime(model, X, *, quick, random_state, log):
     from .scoring import FILL
 
     grid = {
-        "n_samples": [100, 300] if quick else [100, 300, 1000],
+        "n_samples": [128, "auto"] if quick else [128, 256, "auto"],
         "segmentation": ["slic", "grid"],
     }
     n_candidates = int(np.prod([len(v) for v in grid.values()]))
