@@ -435,11 +435,12 @@ def test_auto_samples_in_rounds_up_to_max_samples(sampling):
 
     base = dict(segmentation="grid", sampling=sampling, random_state=0)
     auto = LimeExplainer(
-        FrozenEstimator(Noisy()), n_samples="auto", max_samples=163, **base
+        FrozenEstimator(Noisy()), n_samples="auto", max_samples=334, **base
     ).fit(images)
     _, details = auto.explain(images, return_details=True)
-    # Rounds of 129 (the image and 128 draws) and 34, then the budget is spent.
-    np.testing.assert_array_equal(details.n_evaluations, [163, 163])
+    # 50 segments: rounds of 257 (the image and 256 = 4 * 51 draws rounded up
+    # to a power of two), 64 and 13, then the budget is spent.
+    np.testing.assert_array_equal(details.n_evaluations, [334, 334])
     # A budget within the first round is that many samples, drawn as a
     # fixed n_samples draws them.
     small = clone(auto).set_params(max_samples=60).fit(images)
