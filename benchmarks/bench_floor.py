@@ -32,6 +32,17 @@ SLIC segments); occlusion with its default window and stride (225 windows at
 both sizes); RISE with 1000 masks (the inputs are recorded, so memory grows
 with the count: 0.6 GB per 224x224 image); Score-CAM at its default layer.
 
+Measured (2 CPU cores shared with other jobs, load average 4-10, default
+settings), ratio ours / floor at 64x64 and 224x224, CPU clock (two runs) and
+wall clock: LIME 1.12 / 1.12-1.14 (wall 1.05 / 1.11; 1.26 / 1.29 before the
+changes of issue 13, section 4); Kernel SHAP 1.20-1.22 / 1.26 (its control
+variate and regression); occlusion 1.26-1.28 / 1.06 (was 1.42 / 1.38); RISE
+1.36-1.49 / 1.26-1.29 (was 1.42 / 1.35; what is left is mostly
+``predict_proba``'s per-call validation of float batches); Score-CAM
+1.66-1.76 / 1.36-1.40 (was 1.61 / 1.37; fixed costs per call: validation,
+the activation pass's hooks). The grid search segments each 224x224 image
+once instead of 6 times (4.6-7 s less over 18 explanations).
+
 Run ``python benchmarks/bench_floor.py`` (``--quick`` for a smoke run of
 under two minutes, ``--methods lime rise`` for some methods, ``--clock cpu``
 to time this process's CPU time, steadier than wall time on a machine loaded
