@@ -40,6 +40,7 @@ def _explain_one(image, target, seed, explainer, memory, gradient=None):
         explainer.segmentation,
         segmentation_seed,
         explainer.n_segments_ or DEFAULT_N_SEGMENTS,
+        memory=memory,
     )(image)
     n_segments = int(segments.max()) + 1
     fudged = hide_image(image, segments, explainer.hide_color)
