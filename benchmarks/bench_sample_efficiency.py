@@ -52,10 +52,11 @@ evaluations per image: ours (each ``sampling``, with and without
 of the project: ``pip install shap``), ``shap.KernelExplainer`` on the
 binary keep/hide vectors (background all hidden, ``l1_reg=False``).
 
-Run ``python benchmarks/bench_sample_efficiency.py`` (about 25 minutes of
-CPU with the five LIME samplings of today; 224x224 uses 3 images and 5 seeds
-to stay near that) or with ``--quick`` (a smoke run of about a minute of
-CPU: 64x64 only, 4 images, 2 seeds, 250 samples, a 1,000-sample reference).
+Run ``python benchmarks/bench_sample_efficiency.py`` (about 22 minutes of
+CPU with the five LIME samplings of today, on one thread; 224x224 uses 3
+images and 5 seeds to stay near that) or with ``--quick`` (a smoke run of
+about a minute of CPU: 64x64 only, 4 images, 2 seeds, 250 samples, a
+1,000-sample reference).
 ``--csv-dir DIR`` also writes the tables as CSV.
 torch runs on one thread unless ``--threads`` says otherwise: on a shared
 machine more threads mostly wait for each other, and no number here
