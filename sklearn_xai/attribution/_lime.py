@@ -353,6 +353,17 @@ default="balanced"
     ...                      n_samples=200, image_shape=(8, 8), random_state=0)
     >>> lime.fit(X.reshape(len(X), -1)).explain(X[:2].reshape(2, -1)).shape
     (2, 8, 8)
+
+    Sampling until the top segments are settled, with standard errors:
+
+    >>> auto = LimeExplainer(FrozenEstimator(clf), segmentation="grid",
+    ...                      n_samples="auto", image_shape=(8, 8), random_state=0)
+    >>> _, details = auto.fit(X.reshape(len(X), -1)).explain(
+    ...     X[:2].reshape(2, -1), return_details=True)
+    >>> details.segment_stderr[0].shape, details.n_evaluations.shape
+    ((16,), (2,))
+    >>> bool(((details.n_evaluations >= 129) & (details.n_evaluations <= 2000)).all())
+    True
     """
 
     _parameter_constraints: dict = {

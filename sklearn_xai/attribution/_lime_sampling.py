@@ -233,9 +233,20 @@ def weighted_ridge(X, y, sample_weight, *, alpha=1.0, clusters=None):
 def size_kernel(kernel, n_segments):
     """The kernel of a mask of each size ``k = 0..d`` (first ``k`` kept).
 
-    ``kernel`` maps masks ``(m, d)`` to their kernel values (LIME's kernel of
-    their distance to the all-ones mask); for a distance that treats the
-    segments alike (cosine, Euclidean, Hamming...) it depends on ``k`` only.
+    Parameters
+    ----------
+    kernel : callable
+        Maps masks ``(m, d)`` to their kernel values (LIME's kernel of their
+        distance to the all-ones mask); for a distance that treats the
+        segments alike (cosine, Euclidean, Hamming...) it depends on ``k``
+        only. For one that does not, the ``"kernel"`` design still
+        estimates lime's quantity: its importance weights use each mask's
+        own kernel value.
+    n_segments : int
+
+    Returns
+    -------
+    size_weights : ndarray of shape (d + 1,)
     """
     masks = np.tril(np.ones((n_segments + 1, n_segments), dtype=np.int64), -1)
     return np.asarray(kernel(masks), dtype=np.float64)
@@ -467,6 +478,22 @@ def make_design(sampling, n_segments, rng, kernel):
         designs seed a Generator from it).
     kernel : callable
         Masks ``(m, d)`` to their kernel values (for ``"kernel"``).
+
+    Returns
+    -------
+    design : object
+        Its ``draw(m)`` returns ``m`` more rows: the masks ``(m, d)``, the
+        cluster of each row (-1 for the fixed all-ones first row) and the
+        importance ratio ``p(z) / q(z)`` of each.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_xai.attribution._lime_sampling import make_design
+    >>> design = make_design("paired", 4, np.random.RandomState(0), None)
+    >>> masks, clusters, ratio = design.draw(5)
+    >>> masks[0].tolist(), (masks[1] + masks[2]).tolist(), clusters.tolist()
+    ([1, 1, 1, 1], [1, 1, 1, 1], [-1, 0, 0, 1, 1])
     """
     if sampling == "lime":
         return _LimeDesign(n_segments, rng)
