@@ -18,6 +18,7 @@ from sklearn_xai.attribution._shapley_sampling import sample_coalitions
 from sklearn_xai.datasets import load_digit_images
 from sklearn_xai.metrics import DegenerateExplanationWarning
 from sklearn_xai.neural_network import CNNClassifier
+from tests._counting import CountingModel
 
 HIDE = 0.5  # the baseline: hidden superpixels become this grey
 
@@ -358,27 +359,12 @@ def test_model_agnostic_path_independent_of_batch_size(digits):
     np.testing.assert_allclose(got, expected, rtol=0, atol=1e-12)
 
 
-class _CountingModel:
-    calls = []
-
-    def __init__(self, model):
-        self.model = model
-        self.classes_ = model.classes_
-
-    def fit(self, X, y=None):
-        return self
-
-    def predict_proba(self, X):
-        _CountingModel.calls.append(len(X))
-        return self.model.predict_proba(X)
-
-
 def test_memory_caches_predictions_across_targets(digits, tmp_path):
     X, clf = digits
     flat = X[:2].reshape(2, -1)
-    _CountingModel.calls.clear()
+    CountingModel.calls.clear()
     explainer = KernelShapExplainer(
-        FrozenEstimator(_CountingModel(clf)),
+        FrozenEstimator(CountingModel(clf)),
         segmentation="grid",
         n_samples=100,
         random_state=0,
@@ -386,9 +372,9 @@ def test_memory_caches_predictions_across_targets(digits, tmp_path):
         image_shape=(16, 16),
     ).fit(flat)
     first = explainer.explain(flat, target=[0, 1])
-    n_calls = len(_CountingModel.calls)
+    n_calls = len(CountingModel.calls)
     second = explainer.explain(flat, target=[2, 3])
-    assert len(_CountingModel.calls) == n_calls  # no new model calls
+    assert len(CountingModel.calls) == n_calls  # no new model calls
     uncached = clone(explainer).set_params(memory=None).fit(flat)
     np.testing.assert_array_equal(second, uncached.explain(flat, target=[2, 3]))
     assert not np.allclose(first, second)

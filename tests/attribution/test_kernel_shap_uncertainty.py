@@ -25,6 +25,7 @@ from sklearn_xai.attribution._shapley_sampling import (
 )
 from sklearn_xai.datasets import load_digit_images
 from sklearn_xai.neural_network import CNNClassifier
+from tests._counting import CountingModel
 
 HIDE = 0.5
 
@@ -283,27 +284,10 @@ def test_auto_hits_max_samples_when_not_settled(digits):
     assert details.exact.all() and details.n_evaluations.tolist() == [64, 64]
 
 
-class _Counting:
-    """A classifier that records the rows of each predict_proba."""
-
-    calls = []
-
-    def __init__(self, model):
-        self.model = model
-        self.classes_ = model.classes_
-
-    def fit(self, X, y=None):
-        return self
-
-    def predict_proba(self, X):
-        _Counting.calls.append(len(X))
-        return self.model.predict_proba(X)
-
-
 def test_auto_is_deterministic_and_cached(digits, tmp_path):
     X, clf = digits
     images = X[700:702].reshape(2, -1)
-    model = _Counting(clf)
+    model = CountingModel(clf)
     fitted = explainer(
         model,
         grid(4, 4),
@@ -312,13 +296,13 @@ def test_auto_is_deterministic_and_cached(digits, tmp_path):
         random_state=0,
         image_shape=(16, 16),
     ).fit(images)
-    _Counting.calls.clear()
+    CountingModel.calls.clear()
     first = fitted.explain(images)
-    n_calls = len(_Counting.calls)
+    n_calls = len(CountingModel.calls)
     assert n_calls > 2  # rounds (and the target's prediction)
     np.testing.assert_array_equal(fitted.explain(images), first)
     # Only the prediction of the targets is new: every round was cached.
-    assert _Counting.calls[n_calls:] == [2]
+    assert CountingModel.calls[n_calls:] == [2]
     other = clone(fitted).set_params(random_state=1, memory=None).fit(images)
     assert not np.allclose(other.explain(images), first)
 

@@ -18,6 +18,7 @@ from sklearn_xai.attribution import LimeExplainer
 from sklearn_xai.datasets import load_digit_images, load_sample_photos
 from sklearn_xai.neural_network import CNNClassifier
 from sklearn_xai.preprocessing import ImageNormalizer, ImageResizer, SuperpixelSegmenter
+from tests._counting import CountingModel
 
 
 @pytest.fixture(scope="module")
@@ -203,38 +204,21 @@ def test_dask_cluster_gives_identical_results(cnn, data):
     assert np.array_equal(got, expected)
 
 
-class _CountingModel:
-    """Delegates to a classifier and counts predict_proba calls globally."""
-
-    calls = []
-
-    def __init__(self, model):
-        self.model = model
-        self.classes_ = model.classes_
-
-    def fit(self, X, y=None):
-        return self
-
-    def predict_proba(self, X):
-        _CountingModel.calls.append(len(X))
-        return self.model.predict_proba(X)
-
-
 def test_memory_caches_model_calls_across_kernel_widths(cnn, data, tmp_path):
     X, _ = data
-    model = FrozenEstimator(_CountingModel(cnn))
-    _CountingModel.calls.clear()
+    model = FrozenEstimator(CountingModel(cnn))
+    CountingModel.calls.clear()
     explainer = LimeExplainer(
         model, n_samples=100, random_state=0, memory=str(tmp_path)
     ).fit(X)
     first = explainer.explain(X[:2], target=[0, 1])
-    n_first = len(_CountingModel.calls)
+    n_first = len(CountingModel.calls)
     assert n_first > 0
     widened = clone(explainer).set_params(kernel_width=0.5).fit(X)
     # fit checks predict_proba on one image: that call only.
-    assert _CountingModel.calls[n_first:] == [1]
+    assert CountingModel.calls[n_first:] == [1]
     second = widened.explain(X[:2], target=[0, 1])
-    assert len(_CountingModel.calls) == n_first + 1  # no new explaining calls
+    assert len(CountingModel.calls) == n_first + 1  # no new explaining calls
     assert not np.allclose(first, second)
     # The cached run equals an uncached one.
     fresh = clone(widened).set_params(memory=None).fit(X).explain(X[:2], target=[0, 1])

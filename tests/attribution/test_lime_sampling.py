@@ -28,6 +28,7 @@ from sklearn_xai.attribution._lime_sampling import (
     weighted_ridge,
 )
 from sklearn_xai.datasets import load_digit_images
+from tests._counting import CountingModel
 
 DEFAULT = LimeExplainer(None).sampling
 
@@ -448,26 +449,11 @@ def test_auto_samples_in_rounds_up_to_max_samples(sampling):
     np.testing.assert_array_equal(small.explain(images), fixed.explain(images))
 
 
-class _Counting:
-    calls = 0
-
-    def __init__(self, model):
-        self.model = model
-        self.classes_ = model.classes_
-
-    def fit(self, X, y=None):
-        return self
-
-    def predict_proba(self, X):
-        _Counting.calls += 1
-        return self.model.predict_proba(X)
-
-
 @pytest.mark.parametrize("sampling", SAMPLINGS)
 def test_auto_is_deterministic_and_cached(digits, sampling, tmp_path):
     flat, clf = digits
     explainer = LimeExplainer(
-        FrozenEstimator(_Counting(clf)),
+        FrozenEstimator(CountingModel(clf)),
         segmentation="grid",
         n_samples="auto",
         sampling=sampling,
@@ -476,11 +462,11 @@ def test_auto_is_deterministic_and_cached(digits, sampling, tmp_path):
         memory=str(tmp_path),
     ).fit(flat[:5])
     first, details = explainer.explain(flat[:3], return_details=True)
-    calls = _Counting.calls
+    calls = len(CountingModel.calls)
     again = clone(explainer).fit(flat[:5])
     np.testing.assert_array_equal(again.explain(flat[:3]), first)
     # fit's check and explain's predicted classes only: the rounds are cached.
-    assert _Counting.calls == calls + 2
+    assert len(CountingModel.calls) == calls + 2
     parallel = clone(explainer).set_params(memory=None, n_jobs=2).fit(flat[:5])
     np.testing.assert_array_equal(parallel.explain(flat[:3]), first)
     assert np.isfinite(np.concatenate(details.segment_stderr)).all()
