@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 from captum.attr import Occlusion
-from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.base import clone
 from sklearn.dummy import DummyClassifier
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.exceptions import NotFittedError
@@ -21,6 +21,7 @@ from sklearn_xai.datasets import load_digit_images
 from sklearn_xai.metrics import DegenerateExplanationWarning
 from sklearn_xai.neural_network import CNNClassifier
 from sklearn_xai.preprocessing import ImageNormalizer
+from tests._counting import BatchRecorder
 
 SIZE = 16
 
@@ -409,23 +410,6 @@ def test_bad_input_gets_clear_errors(cnn, data):
         OcclusionExplainer(LogisticRegression()).fit(X)
 
 
-class BatchRecorder(ClassifierMixin, BaseEstimator):
-    """Keeps a copy of every batch; class 1 more likely for brighter images."""
-
-    def __init__(self, seen=None):
-        self.seen = seen
-
-    def fit(self, X, y=None):
-        self.classes_ = np.array([0, 1])
-        return self
-
-    def predict_proba(self, X):
-        X = np.array(X)  # a copy: the explainer may reuse its buffer
-        self.seen.append(X)
-        p = 1 / (1 + np.exp(-(X.reshape(len(X), -1).mean(axis=1) / 255 - 0.2)))
-        return np.column_stack([1 - p, p])
-
-
 @pytest.mark.parametrize(
     "window, stride",
     [((4, 4), (4, 4)), ((5, 5), (3, 3)), ((3, 6), (2, 4)), ("auto", "auto")],
@@ -441,7 +425,7 @@ def test_the_model_gets_each_window_occluded(
     X = {"uint8": X.astype(np.uint8), "float32": X, "gray": X[..., :1]}[kind]
     seen = []
     explainer = OcclusionExplainer(
-        FrozenEstimator(BatchRecorder(seen).fit(X)),
+        FrozenEstimator(BatchRecorder(seen, scale=255, offset=0.2).fit(X)),
         window=window,
         stride=stride,
         baseline=baseline,

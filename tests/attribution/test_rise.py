@@ -29,6 +29,7 @@ from sklearn_xai.neural_network import CNNClassifier
 from sklearn_xai.preprocessing import ImageNormalizer
 from sklearn_xai.visualization import overlay_attribution
 from sklearn_xai.visualization._overlay import normalize_attribution
+from tests._counting import BatchRecorder
 
 SIZE = 16
 
@@ -617,23 +618,6 @@ def test_masks_built_into_a_buffer_are_the_same():
     out = np.full((5, 13, 10), np.nan, dtype=np.float32)
     assert build_masks(grids, shifts, (13, 10), out=out) is out
     np.testing.assert_array_equal(out, build_masks(grids, shifts, (13, 10)))
-
-
-class BatchRecorder(ClassifierMixin, BaseEstimator):
-    """Keeps a copy of every batch; class 1 more likely for brighter images."""
-
-    def __init__(self, seen=None):
-        self.seen = seen
-
-    def fit(self, X, y=None):
-        self.classes_ = np.array([0, 1])
-        return self
-
-    def predict_proba(self, X):
-        X = np.array(X)  # a copy: the explainer may reuse its buffer
-        self.seen.append(X)
-        p = 1 / (1 + np.exp(-(X.reshape(len(X), -1).mean(axis=1) - 0.5)))
-        return np.column_stack([1 - p, p])
 
 
 @pytest.mark.parametrize("batch_size", [1, 7, None])
