@@ -84,12 +84,9 @@ def relative_stderr(details):
     weights = details.get("segment_weights", details.get("segment_values"))
     if stderr is None or weights is None:
         return None
-    out = []
-    for w, se in zip(weights, stderr, strict=True):
-        w, se = np.asarray(w, dtype=np.float64), np.asarray(se, dtype=np.float64)
-        spread = float(w.max() - w.min()) if w.size else 0.0
-        out.append(float(se.max()) / spread if spread > 0 else np.nan)
-    return np.asarray(out)
+    from ..attribution._convergence import relative_stderr as ratio
+
+    return np.array([ratio(w, se) for w, se in zip(weights, stderr, strict=True)])
 
 
 @contextlib.contextmanager

@@ -65,6 +65,27 @@ def top_k_settled(weights, stderr, *, top_k=TOP_K, z=Z_VALUE):
     return bool((gaps > z * spread).all())
 
 
+def relative_stderr(weights, stderr):
+    """The largest standard error over the range of the weights.
+
+    How settled a sampled explanation is (Covert & Lee's convergence
+    measure); NaN when the weights are all equal or not finite.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_xai.attribution._convergence import relative_stderr
+    >>> float(relative_stderr(np.array([0.0, 0.5, 1.0]), np.array([0.01, 0.02, 0.05])))
+    0.05
+    """
+    weights = np.asarray(weights, dtype=np.float64)
+    stderr = np.asarray(stderr, dtype=np.float64)
+    if not (np.isfinite(weights).all() and np.isfinite(stderr).all()):
+        return np.nan
+    spread = float(weights.max() - weights.min()) if weights.size else 0.0
+    return float(stderr.max()) / spread if spread > 0 else np.nan
+
+
 def precise(weights, stderr, *, tol=TOLERANCE):
     """Whether the largest standard error is below ``tol`` x the weights' range.
 
@@ -80,12 +101,8 @@ def precise(weights, stderr, *, tol=TOLERANCE):
     >>> precise(np.array([0.0, 0.0]), np.array([0.0, 0.0]))
     False
     """
-    weights = np.asarray(weights, dtype=np.float64)
-    stderr = np.asarray(stderr, dtype=np.float64)
-    if not (np.isfinite(weights).all() and np.isfinite(stderr).all()):
-        return False
-    spread = float(weights.max() - weights.min()) if weights.size else 0.0
-    return spread > 0 and float(stderr.max()) < tol * spread
+    ratio = relative_stderr(weights, stderr)
+    return bool(ratio < tol)  # False for NaN
 
 
 def is_settled(weights, stderr, *, top_k=TOP_K, tol=TOLERANCE, z=Z_VALUE):
