@@ -382,6 +382,39 @@ def test_control_variate_is_unbiased_and_reduces_the_error(cnn_digits):
         )
 
 
+def test_control_variate_gradients_only_where_needed(cnn_digits, monkeypatch):
+    # Images whose coalitions are all evaluated need no control variate:
+    # their batches make no backward pass. The others' gradients are those
+    # of margin_gradients over all images (computed up front for parallel
+    # workers), so the results are the same either way, bit for bit.
+    import sklearn_xai.attribution._kernel_shap as module
+
+    X, cnn = cnn_digits
+    calls = []
+    original = module.margin_gradients
+
+    def counting(estimator, images, *args, **kwargs):
+        calls.append(len(images))
+        return original(estimator, images, *args, **kwargs)
+
+    monkeypatch.setattr(module, "margin_gradients", counting)
+    exact = explainer(cnn, grid(2, 2), n_samples=100, random_state=0).fit(X[:4])
+    assert exact.control_variate_
+    assert exact.explain(X[:3], return_details=True)[1].exact.all()
+    assert calls == []
+    sampled = explainer(cnn, grid(3, 4), n_samples=60, batch_size=2, random_state=0)
+    maps, details = sampled.fit(X[:4]).explain(X[:3], return_details=True)
+    assert calls == [2, 1]
+    # What parallel workers get: every gradient computed before the images
+    # are explained (here, without workers, so that nothing else differs).
+    monkeypatch.setattr(module, "effective_n_jobs", lambda n_jobs: 2)
+    maps_up_front, details_up_front = sampled.explain(X[:3], return_details=True)
+    assert calls == [2, 1, 2, 1]
+    np.testing.assert_array_equal(maps, maps_up_front)
+    for key in ("segment_values", "segment_stderr"):
+        np.testing.assert_array_equal(details[key], details_up_front[key])
+
+
 def test_control_variate_leaves_the_model_untouched(cnn_digits):
     torch = pytest.importorskip("torch")
     X, cnn = cnn_digits
