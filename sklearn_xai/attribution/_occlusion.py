@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from numbers import Integral, Real
 
 import numpy as np
+from sklearn.pipeline import Pipeline
 
-from .._adapter import batched_predict_proba
+from .._adapter import batched_predict_proba, split_pipeline, unwrap_frozen
 from ..base import BaseExplainer
 from ..utils._compat import Interval, StrOptions
 from ..utils._warnings import warn_constant_explanations, warn_degenerate_setup
@@ -83,6 +85,37 @@ def baseline_image(image, baseline):
     return exact_fill(values, image.dtype)
 
 
+def validated_proba(estimator, image):
+    """A context giving ``proba(batch, check_scale=False)`` for batches built
+    from ``image``, without ``predict_proba``'s per-call validation.
+
+    For a bare torch-backed model (a CNNClassifier or TorchClassifier,
+    optionally frozen) fitted on images of ``image``'s shape, its private
+    ``_validated_proba``: the explainer has validated ``image`` (finite, of
+    an image dtype, the shape checked here) and the fill (in the images'
+    range), so the model only converts uint8 batches to its scale, and
+    checks the scale of float ones with ``check_scale=True`` (the image
+    itself, once). Batches of another dtype than the image (a fractional
+    fill on uint8 images makes float batches on the 0-255 scale, which the
+    model must judge) go through ``predict_proba``. The probabilities are
+    the same, bit for bit. None for any other model (a pipeline, a subclass
+    with its own ``predict_proba``, another classifier): ``predict_proba``
+    and every check run.
+    """
+    preprocess, model = split_pipeline(estimator)
+    if (
+        preprocess is not None
+        or isinstance(unwrap_frozen(estimator), Pipeline)
+        or not hasattr(model, "_validated_proba")
+        or tuple(getattr(model, "image_shape_", ())) != image.shape
+    ):
+        return None
+    owner = next(c for c in type(model).__mro__ if "_validated_proba" in vars(c))
+    if type(model).predict_proba is not vars(owner).get("predict_proba"):
+        return None
+    return model._validated_proba()
+
+
 def _occlude_one(image, target, seed, explainer, baseline):
     """Occlusion map of one image: (attribution (H, W), details dict)."""
     del seed  # occlusion draws nothing at random
@@ -103,7 +136,6 @@ def _occlude_one(image, target, seed, explainer, baseline):
             batch_size=batch_size,
         )[:, target]
 
-    base = proba(image[np.newaxis])[0]
     n_positions = len(rows) * len(cols)
     drops = np.empty(n_positions)
     # Each occluded image is the image with one rectangle of the fill (cut at
@@ -114,16 +146,29 @@ def _occlude_one(image, target, seed, explainer, baseline):
         (min(batch_size, n_positions), height, width, channels),
         dtype=np.result_type(fill, image),
     )
-    for start in range(0, n_positions, batch_size):
-        stop = min(start + batch_size, n_positions)
-        occluded = buffer[: stop - start]
-        occluded[...] = image
-        for row, k in enumerate(range(start, stop)):
-            # Window k sits at row position k // n_cols, column position k % n_cols.
-            top, left = row_starts[k // len(cols)], col_starts[k % len(cols)]
-            window = (slice(top, top + h), slice(left, left + w))
-            occluded[(row, *window)] = fill[window]
-        drops[start:stop] = base - proba(occluded)
+    with validated_proba(explainer.estimator_, image) or nullcontext() as fast:
+        if fast is None:
+            base = proba(image[np.newaxis])[0]
+        else:
+            proba32 = fast(image[np.newaxis], check_scale=True)
+            base = np.float64(proba32[0, target])
+        if buffer.dtype != image.dtype:
+            fast = None
+        for start in range(0, n_positions, batch_size):
+            stop = min(start + batch_size, n_positions)
+            occluded = buffer[: stop - start]
+            occluded[...] = image
+            for row, k in enumerate(range(start, stop)):
+                # Window k sits at row position k // n_cols, column k % n_cols.
+                top, left = row_starts[k // len(cols)], col_starts[k % len(cols)]
+                window = (slice(top, top + h), slice(left, left + w))
+                occluded[(row, *window)] = fill[window]
+            if fast is None:
+                drops[start:stop] = base - proba(occluded)
+            else:
+                drops[start:stop] = base - np.asarray(
+                    fast(occluded)[:, target], dtype=np.float64
+                )
     # Sum of the drops of the windows covering each pixel, over their count.
     rows_f, cols_f = rows.astype(np.float64), cols.astype(np.float64)
     total = rows_f.T @ drops.reshape(len(rows), len(cols)) @ cols_f

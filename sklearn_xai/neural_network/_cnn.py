@@ -272,13 +272,21 @@ class CNNClassifier(AccuracyScoreMixin, NeuralNetClassifier):
             images = to_intensity_range(
                 images, self.input_range_, owner=type(self).__name__
             )
-        images = images.astype(np.float32, copy=False)
+        return self._nchw(images)
+
+    @staticmethod
+    def _nchw(images):
+        """Float32 ``(n, C, H, W)`` tensor of ``(n, H, W, C)`` images on the
+        model's scale."""
+        images = np.ascontiguousarray(images.astype(np.float32, copy=False))
         # (n, H, W, C) -> (n, C, H, W) as a view: a channels-last tensor, the
         # memory format that makes CPU convolutions fastest, without a copy.
+        if images.flags.writeable:
+            return torch.from_numpy(images).permute(0, 3, 1, 2)
         with warnings.catch_warnings():
             # Read-only input is fine: the tensor is only ever read.
             warnings.filterwarnings("ignore", "The given NumPy array is not writable")
-            tensor = torch.from_numpy(np.ascontiguousarray(images))
+            tensor = torch.from_numpy(images)
         return tensor.permute(0, 3, 1, 2)
 
     def _encode_y(self, y):
@@ -460,18 +468,53 @@ class CNNClassifier(AccuracyScoreMixin, NeuralNetClassifier):
         """
         check_is_fitted(self)
         Xt = self._to_tensor(X, reset=False)
+        nonlinearity = self._get_predict_nonlinearity()
+        with self._running() as module, torch.inference_mode():
+            return self._proba_of(Xt, module, nonlinearity)
+
+    def _proba_of(self, Xt, module, nonlinearity):
+        """``predict_proba`` of an ``(n, C, H, W)`` tensor, in eval mode."""
         # Batches are slices of the channels-last view, fed to the network
         # without the per-sample collation (and copies) of a DataLoader; the
         # numbers are those of skorch's predict_proba.
-        nonlinearity = self._get_predict_nonlinearity()
         out = []
-        with self._running() as module, torch.inference_mode():
-            for start in range(0, len(Xt), self.batch_size):
-                batch = Xt[start : start + self.batch_size].to(self.device_)
-                logits = module(batch)
-                logits = logits[0] if isinstance(logits, tuple) else logits
-                out.append(nonlinearity(logits).float().cpu().numpy())
+        for start in range(0, len(Xt), self.batch_size):
+            batch = Xt[start : start + self.batch_size].to(self.device_)
+            logits = module(batch)
+            logits = logits[0] if isinstance(logits, tuple) else logits
+            out.append(nonlinearity(logits).float().cpu().numpy())
         return np.concatenate(out)
+
+    @contextlib.contextmanager
+    def _validated_proba(self):
+        """``predict_proba`` for arrays its caller has already validated.
+
+        For explainers that send many batches built from one image (its
+        occluded or masked copies): the context yields ``proba(images,
+        check_scale=False)`` for ``(n, H, W, C)`` arrays of the fitted shape,
+        finite, of dtype uint8, float32 or float64 (what the caller's own
+        :func:`~sklearn_xai.utils.validate_images` ensured), and sets eval
+        mode once for all calls. It skips ``predict_proba``'s validation
+        (``check_array``, the shape checks) but not its conversion: uint8
+        images are brought to the model's scale, and ``check_scale=True``
+        checks floating-point ones against it as ``predict_proba`` does (the
+        same error). The probabilities are those of ``predict_proba``, bit
+        for bit.
+        """
+        check_is_fitted(self)
+        nonlinearity = self._get_predict_nonlinearity()
+        # As _to_tensor converts (for floats it only checks the scale).
+        convert = "input_range_" in vars(self)
+
+        def proba(images, check_scale=False):
+            if convert and (check_scale or images.dtype == np.uint8):
+                images = to_intensity_range(
+                    images, self.input_range_, owner=type(self).__name__
+                )
+            return self._proba_of(self._nchw(images), module, nonlinearity)
+
+        with self._running() as module, torch.inference_mode():
+            yield proba
 
     def _explainable_network(self):
         """What gradient explainers need (read by the model adapter)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import warnings
 from numbers import Integral
@@ -316,10 +317,19 @@ class TorchClassifier(AccuracyScoreMixin, ClassifierMixin, BaseEstimator):
         images = to_intensity_range(
             images, self.input_range_, owner=type(self).__name__
         )
+        return self._nchw(images)
+
+    def _nchw(self, images):
+        """:meth:`_tensor_of` of images already on the model's scale."""
         array = np.ascontiguousarray(images, dtype=np.float32)
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", "The given NumPy array is not writable")
+        if array.flags.writeable:
             tensor = torch.from_numpy(array)
+        else:
+            with warnings.catch_warnings():
+                warnings.filterwarnings(
+                    "ignore", "The given NumPy array is not writable"
+                )
+                tensor = torch.from_numpy(array)
         return tensor.permute(0, 3, 1, 2).to(self.device_)
 
     def _to_tensor(self, X):
@@ -347,12 +357,40 @@ class TorchClassifier(AccuracyScoreMixin, ClassifierMixin, BaseEstimator):
         """
         check_is_fitted(self)
         tensor = self._to_tensor(X)
-        out = []
         with self._running(), torch.inference_mode():
-            for start in range(0, len(tensor), self.batch_size):
-                logits = self.forward_(tensor[start : start + self.batch_size])
-                out.append(torch.softmax(logits.double(), dim=1).cpu().numpy())
+            return self._proba_of(tensor)
+
+    def _proba_of(self, tensor):
+        """``predict_proba`` of an NCHW tensor, in eval mode."""
+        out = []
+        for start in range(0, len(tensor), self.batch_size):
+            logits = self.forward_(tensor[start : start + self.batch_size])
+            out.append(torch.softmax(logits.double(), dim=1).cpu().numpy())
         return np.concatenate(out)
+
+    @contextlib.contextmanager
+    def _validated_proba(self):
+        """``predict_proba`` for arrays its caller has already validated.
+
+        As :meth:`CNNClassifier._validated_proba
+        <sklearn_xai.neural_network.CNNClassifier._validated_proba>`: yields
+        ``proba(images, check_scale=False)`` for finite ``(n, H, W, C)``
+        arrays of the fitted shape (uint8, float32 or float64), without the
+        per-call validation, in eval mode set once; uint8 images converted,
+        floating-point ones checked against the scale on ``check_scale``;
+        the same probabilities, bit for bit.
+        """
+        check_is_fitted(self)
+
+        def proba(images, check_scale=False):
+            if check_scale or images.dtype == np.uint8:
+                images = to_intensity_range(
+                    images, self.input_range_, owner=type(self).__name__
+                )
+            return self._proba_of(self._nchw(images))
+
+        with self._running(), torch.inference_mode():
+            yield proba
 
     def predict(self, X):
         """Labels of the most probable classes.

@@ -338,6 +338,58 @@ def test_batch_size_and_n_jobs_do_not_change_results(forest, data):
         np.testing.assert_array_equal(explainer.fit(flat).explain(flat[:3]), reference)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.uint8])
+def test_validated_batches_give_predict_proba_bit_for_bit(
+    cnn, data, dtype, monkeypatch
+):
+    # A bare CNNClassifier gets the occluded copies of a validated image
+    # through its private _validated_proba, which skips predict_proba's
+    # validation: the maps are those a one-step pipeline around it (which
+    # calls predict_proba, every check included) gives, bit for bit.
+    from sklearn_xai.neural_network import _cnn
+
+    X, _ = data
+    images = (X * 255).round().astype(np.uint8) if dtype == np.uint8 else X
+    images = images.astype(dtype)
+    validations = []
+    original = _cnn.validate_images
+
+    def counting(*args, **kwargs):
+        validations.append(1)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(_cnn, "validate_images", counting)
+    params = dict(window=4, stride=2, batch_size=7)
+    fast = OcclusionExplainer(FrozenEstimator(cnn), **params).fit(images)
+    checked = OcclusionExplainer(
+        FrozenEstimator(Pipeline([("cnn", cnn)])), **params
+    ).fit(images)
+    validations.clear()
+    maps, details = fast.explain(images[:2], [1, 2], return_details=True)
+    assert validations == []
+    reference, reference_details = checked.explain(
+        images[:2], [1, 2], return_details=True
+    )
+    assert len(validations) == 2 * (1 + 7)  # the image, then 49 windows by 7
+    np.testing.assert_array_equal(maps, reference)
+    np.testing.assert_array_equal(details.base_proba, reference_details.base_proba)
+
+
+def test_validated_proba_keeps_the_scale_check(cnn, data):
+    # Floats on another scale than the model's: the private path refuses
+    # them with predict_proba's message when asked to check the scale (the
+    # image itself, once per explanation); uint8 images are converted.
+    X, _ = data
+    with cnn._validated_proba() as proba:
+        np.testing.assert_array_equal(proba(X[:3]), cnn.predict_proba(X[:3]))
+        uint8 = (X[:3] * 255).round().astype(np.uint8)
+        np.testing.assert_array_equal(proba(uint8), cnn.predict_proba(uint8))
+        with pytest.raises(ValueError, match="look like 0-255 intensities"):
+            cnn.predict_proba(X[:3] * 255)
+        with pytest.raises(ValueError, match="look like 0-255 intensities"):
+            proba(X[:3] * 255, check_scale=True)
+
+
 def test_repeated_calls_give_identical_results(cnn, data):
     X, _ = data
     explainer = OcclusionExplainer(FrozenEstimator(cnn), window=4, stride=2).fit(X)
