@@ -221,12 +221,71 @@ def sigmoid_game(estimator, image, fudged, segments, margin, gradient, *, ndim):
        values with control variates", World Conference on Explainable
        Artificial Intelligence (xAI), 2024.
     """
-    from ._perturbation import perturbed_images
-
     model = get_torch_model(estimator)
     m = int(segments.max()) + 1
-    hidden = perturbed_images(image, fudged, segments, ~np.eye(m, dtype=bool))
     point = model.input_tensor(image[np.newaxis], layout_ndim=ndim)
-    directions = (point - model.input_tensor(hidden, layout_ndim=ndim)).detach()
-    directions = directions.cpu().double().numpy().reshape(m, -1)
+    if _pixelwise_input(estimator):
+        directions = _pixelwise_directions(
+            model, point, image, fudged, segments, ndim=ndim
+        )
+    else:
+        from ._perturbation import perturbed_images
+
+        hidden = perturbed_images(image, fudged, segments, ~np.eye(m, dtype=bool))
+        directions = (point - model.input_tensor(hidden, layout_ndim=ndim)).detach()
+        directions = directions.cpu().double().numpy().reshape(m, -1)
     return SigmoidGame(float(margin), directions @ gradient.reshape(-1))
+
+
+def _pixelwise_input(estimator):
+    """Whether the network input converts each pixel value on its own.
+
+    True for a bare CNNClassifier or TorchClassifier (optionally frozen),
+    whose ``input_tensor`` only changes the dtype and the intensity scale;
+    not for a pipeline, whose preprocessing may mix pixels.
+    """
+    from sklearn.pipeline import Pipeline
+
+    from .._adapter import split_pipeline, unwrap_frozen
+    from ..neural_network import CNNClassifier, TorchClassifier
+
+    preprocess, model = split_pipeline(estimator)
+    if preprocess is not None or isinstance(unwrap_frozen(estimator), Pipeline):
+        return False
+    methods = ("_to_tensor", "_tensor_of", "_nchw")
+    return any(
+        isinstance(model, cls)
+        and all(
+            getattr(type(model), name, None) is getattr(cls, name, None)
+            for name in methods
+        )
+        for cls in (CNNClassifier, TorchClassifier)
+    )
+
+
+def _pixelwise_directions(model, point, image, fudged, segments, *, ndim):
+    """``d_j`` of every superpixel, ``(M, C' H' W')`` float64, without
+    building the ``M`` hidden images.
+
+    For a model that converts each pixel on its own (:func:`_pixelwise_input`)
+    the network input of the image with superpixel ``j`` hidden is, pixel by
+    pixel, that of the image or that of ``fudged`` (both in the dtype the
+    hidden images take): so ``d_j`` is ``point - input(fudged)`` inside
+    superpixel ``j`` and ``point - input(image)`` elsewhere (zero, unless the
+    hidden images' dtype converts differently), the same float32 differences
+    as from the hidden images, bit for bit.
+    """
+    pair = model.input_tensor(np.stack([image, fudged]), layout_ndim=ndim)
+    differences = (point - pair).detach().cpu().double().numpy()  # (2, C, H, W)
+    kept, hidden = differences
+    channels = kept.shape[0]
+    kept = np.ascontiguousarray(kept).reshape(channels, -1)
+    hidden = np.ascontiguousarray(hidden).reshape(channels, -1)
+    m = int(segments.max()) + 1
+    labels = segments.reshape(-1)
+    if kept.any():
+        directions = np.repeat(kept[np.newaxis], m, axis=0)
+    else:
+        directions = np.zeros((m, *kept.shape))
+    directions[labels, :, np.arange(len(labels))] = hidden.T
+    return directions.reshape(m, -1)

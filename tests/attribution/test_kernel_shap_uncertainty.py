@@ -415,6 +415,40 @@ def test_control_variate_gradients_only_where_needed(cnn_digits, monkeypatch):
         np.testing.assert_array_equal(details[key], details_up_front[key])
 
 
+@pytest.mark.parametrize("hide_color", [None, 0.5])
+def test_control_variate_slopes_without_the_hidden_images(cnn_digits, hide_color):
+    # A bare CNNClassifier converts each pixel on its own, so the slopes are
+    # taken from the image's and the fill's network inputs, without building
+    # one hidden image per superpixel: the same numbers as through those
+    # images (a one-step pipeline, whose input is not known to be pixelwise),
+    # bit for bit.
+    from sklearn.pipeline import Pipeline
+
+    from sklearn_xai.attribution._control_variate import (
+        _pixelwise_input,
+        margin_gradients,
+        sigmoid_game,
+    )
+    from sklearn_xai.attribution._perturbation import hide_image
+
+    X, cnn = cnn_digits
+    pipeline = FrozenEstimator(Pipeline([("cnn", cnn)]))
+    assert _pixelwise_input(FrozenEstimator(cnn)) and _pixelwise_input(cnn)
+    assert not _pixelwise_input(pipeline)
+    segments = grid(4, 5)(None)
+    for image in X[700:703]:
+        fudged = hide_image(image, segments, hide_color)
+        margin, gradient = margin_gradients(
+            cnn, image[np.newaxis], [3], ndim=4, batch_size=1
+        )
+        games = [
+            sigmoid_game(model, image, fudged, segments, margin[0], gradient[0], ndim=4)
+            for model in (cnn, pipeline)
+        ]
+        assert np.count_nonzero(games[0].slopes) >= 10  # of 20
+        np.testing.assert_array_equal(games[0].slopes, games[1].slopes)
+
+
 def test_control_variate_leaves_the_model_untouched(cnn_digits):
     torch = pytest.importorskip("torch")
     X, cnn = cnn_digits
