@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from contextlib import nullcontext
+from functools import partial
 from numbers import Integral, Real
 
 import numpy as np
@@ -92,13 +93,14 @@ def validated_proba(estimator, image):
     For a bare torch-backed model (a CNNClassifier or TorchClassifier,
     optionally frozen) fitted on images of ``image``'s shape, its private
     ``_validated_proba``: the explainer has validated ``image`` (finite, of
-    an image dtype, the shape checked here) and the fill (in the images'
-    range), so the model only converts uint8 batches to its scale, and
-    checks the scale of float ones with ``check_scale=True`` (the image
-    itself, once). Batches of another dtype than the image (a fractional
-    fill on uint8 images makes float batches on the 0-255 scale, which the
-    model must judge) go through ``predict_proba``. The probabilities are
-    the same, bit for bit. None for any other model (a pipeline, a subclass
+    an image dtype; the shape is checked here) and the fill (in the images'
+    range), so batches of the image's pixels and the fill skip
+    ``check_array`` and the shape checks; the model still converts uint8
+    batches to its scale, and checks the scale of float ones with
+    ``check_scale=True``, as ``predict_proba`` does: the image itself (once)
+    and float batches built from integer images (a fractional fill, RISE's
+    soft masks), which the model must judge. The probabilities are the
+    same, bit for bit. None for any other model (a pipeline, a subclass
     with its own ``predict_proba``, another classifier): ``predict_proba``
     and every check run.
     """
@@ -152,8 +154,10 @@ def _occlude_one(image, target, seed, explainer, baseline):
         else:
             proba32 = fast(image[np.newaxis], check_scale=True)
             base = np.float64(proba32[0, target])
-        if buffer.dtype != image.dtype:
-            fast = None
+        if fast is not None and buffer.dtype != image.dtype:
+            # Float copies of integer images (a fractional fill): the model
+            # judges their scale, batch by batch, as predict_proba does.
+            fast = partial(fast, check_scale=True)
         for start in range(0, n_positions, batch_size):
             stop = min(start + batch_size, n_positions)
             occluded = buffer[: stop - start]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from numbers import Integral, Real
 
 import numpy as np
@@ -10,6 +11,7 @@ from .._adapter import batched_predict_proba
 from ..base import BaseExplainer
 from ..utils._compat import Interval, StrOptions
 from ..utils._warnings import warn_constant_explanations, warn_degenerate_setup
+from ._occlusion import validated_proba
 from ._perturbation import check_explainer_fill
 
 #: Grid bits are drawn this many masks at a time, bounding the float64
@@ -154,7 +156,6 @@ def _rise_one(image, target, seed, explainer):
             batch_size=batch_size,
         )[:, target]
 
-    base = proba(image[np.newaxis])[0]
     saliency = np.zeros((height, width))
     coverage = np.zeros((height, width))  # sum_i M_i, for the centring
     score_sum = 0.0
@@ -167,27 +168,41 @@ def _rise_one(image, target, seed, explainer):
     spread = (
         None if masked_dtype == np.float32 else np.empty_like(masked_buffer, np.float32)
     )
-    for start in range(0, n_masks, batch_size):
-        stop = min(start + batch_size, n_masks)
-        masks = build_masks(
-            grids[start:stop],
-            shifts[start:stop],
-            (height, width),
-            out=mask_buffer[: stop - start],
-        )
-        masked = masked_images(
-            masks,
-            difference,
-            baseline,
-            masked_buffer[: stop - start],
-            None if spread is None else spread[: stop - start],
-        )
-        scores = proba(masked)
-        # Mask by mask, in a fixed order: the sum does not depend on batch_size.
-        for score, mask in zip(scores, masks, strict=True):
-            saliency += score * mask
-            coverage += mask
-            score_sum += float(score)
+    # The image and its masked copies through the model's private
+    # validated_proba where it has one (see _occlusion.validated_proba).
+    with validated_proba(explainer.estimator_, image) or nullcontext() as fast:
+        if fast is None:
+            base = proba(image[np.newaxis])[0]
+        else:
+            base = np.float64(fast(image[np.newaxis], check_scale=True)[0, target])
+        for start in range(0, n_masks, batch_size):
+            stop = min(start + batch_size, n_masks)
+            masks = build_masks(
+                grids[start:stop],
+                shifts[start:stop],
+                (height, width),
+                out=mask_buffer[: stop - start],
+            )
+            masked = masked_images(
+                masks,
+                difference,
+                baseline,
+                masked_buffer[: stop - start],
+                None if spread is None else spread[: stop - start],
+            )
+            if fast is None:
+                scores = proba(masked)
+            else:
+                # Float batches of integer images: the model checks their scale.
+                scores = np.asarray(
+                    fast(masked, check_scale=masked.dtype != image.dtype)[:, target],
+                    dtype=np.float64,
+                )
+            # Mask by mask, in a fixed order: the sum does not depend on batch_size.
+            for score, mask in zip(scores, masks, strict=True):
+                saliency += score * mask
+                coverage += mask
+                score_sum += float(score)
     mean_score = score_sum / n_masks
     if explainer.center:
         # sum_i (p_i - mean p) M_i: each mask weighted by how much its score

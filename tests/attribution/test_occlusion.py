@@ -338,14 +338,17 @@ def test_batch_size_and_n_jobs_do_not_change_results(forest, data):
         np.testing.assert_array_equal(explainer.fit(flat).explain(flat[:3]), reference)
 
 
+@pytest.mark.parametrize("baseline", [0.0, 0.5])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64, np.uint8])
 def test_validated_batches_give_predict_proba_bit_for_bit(
-    cnn, data, dtype, monkeypatch
+    cnn, data, dtype, baseline, monkeypatch
 ):
     # A bare CNNClassifier gets the occluded copies of a validated image
     # through its private _validated_proba, which skips predict_proba's
-    # validation: the maps are those a one-step pipeline around it (which
-    # calls predict_proba, every check included) gives, bit for bit.
+    # validation (float copies of uint8 images, a fractional fill, still
+    # get its scale check): the maps are those a one-step pipeline around
+    # it (which calls predict_proba, every check included) gives, bit for
+    # bit.
     from sklearn_xai.neural_network import _cnn
 
     X, _ = data
@@ -359,7 +362,11 @@ def test_validated_batches_give_predict_proba_bit_for_bit(
         return original(*args, **kwargs)
 
     monkeypatch.setattr(_cnn, "validate_images", counting)
-    params = dict(window=4, stride=2, batch_size=7)
+    if dtype == np.uint8 and baseline % 1:
+        # Float copies on the 0-255 scale: a CNN of 0-255 images takes them
+        # (one of [0, 1] images, converting uint8 ones, would refuse them).
+        cnn = clone(cnn).fit(images[:100], data[1][:100])
+    params = dict(window=4, stride=2, batch_size=7, baseline=baseline)
     fast = OcclusionExplainer(FrozenEstimator(cnn), **params).fit(images)
     checked = OcclusionExplainer(
         FrozenEstimator(Pipeline([("cnn", cnn)])), **params

@@ -654,3 +654,56 @@ def test_the_model_gets_the_papers_masked_images(data, batch_size, images):
     got = np.concatenate(seen[1:])  # after the unmasked image
     assert got.dtype == expected.dtype
     np.testing.assert_array_equal(got, expected)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.uint8])
+def test_validated_batches_give_predict_proba_bit_for_bit(data, dtype, monkeypatch):
+    # A bare CNNClassifier gets the masked copies of a validated image
+    # through its private _validated_proba, which skips predict_proba's
+    # validation (not its scale check of float copies of uint8 images): the
+    # maps are those a one-step pipeline around it (which calls
+    # predict_proba, every check included) gives, bit for bit.
+    from sklearn_xai.neural_network import _cnn
+
+    X, y = data
+    images = (X * 255).round().astype(np.uint8) if dtype == np.uint8 else X
+    images = images.astype(dtype)
+    cnn = CNNClassifier(max_epochs=1, module__n_filters=4, random_state=0).fit(
+        images[:100], y[:100]
+    )
+    validations = []
+    original = _cnn.validate_images
+
+    def counting(*args, **kwargs):
+        validations.append(1)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(_cnn, "validate_images", counting)
+    params = dict(n_masks=50, batch_size=16, random_state=0)
+    fast = RISEExplainer(FrozenEstimator(cnn), **params).fit(images)
+    checked = RISEExplainer(FrozenEstimator(Pipeline([("cnn", cnn)])), **params)
+    checked.fit(images)
+    validations.clear()
+    maps, details = fast.explain(images[:2], [1, 2], return_details=True)
+    assert validations == []
+    reference, reference_details = checked.explain(
+        images[:2], [1, 2], return_details=True
+    )
+    assert len(validations) == 2 * (1 + 4)  # the image, then 50 masks by 16
+    np.testing.assert_array_equal(maps, reference)
+    for key in ("base_proba", "mean_score"):
+        np.testing.assert_array_equal(details[key], reference_details[key])
+
+
+def test_float_copies_of_uint8_images_keep_the_models_scale_check(data):
+    # Masked copies of uint8 images are float on the 0-255 scale: a model
+    # fitted on [0, 1] images refuses them, with or without the private path.
+    X, y = data
+    cnn = CNNClassifier(max_epochs=1, module__n_filters=4, random_state=0).fit(
+        X[:100], y[:100]
+    )
+    images = (X[:4] * 255).round().astype(np.uint8)
+    for model in (cnn, Pipeline([("cnn", cnn)])):
+        explainer = RISEExplainer(FrozenEstimator(model), n_masks=20).fit(images)
+        with pytest.raises(ValueError, match="look like 0-255 intensities"):
+            explainer.explain(images[:1], [0])
