@@ -233,11 +233,17 @@ def quiet(fn, *args, **kwargs):
             sys.stderr = saved
 
 
-def ours_lime(clf, images, targets, seed, **params):
+#: What hidden superpixels become, by the benchmark's ``--fill``: black (our
+#: default) or each superpixel's mean colour (lime's default).
+FILLS = {"black": 0.0, "mean": None}
+
+
+def ours_lime(clf, images, targets, seed, fill="black", **params):
     """Our LimeExplainer's segment weights and evaluations, one seed.
 
     ``params`` go to LimeExplainer (``n_samples``, ``sampling``...); the
-    segmentation is SLIC with 50 segments, hidden superpixels are black.
+    segmentation is SLIC with 50 segments, hidden superpixels are black or
+    their mean colour (``fill``).
     Returns (list of weight arrays, evaluations per image).
     """
     from sklearn.frozen import FrozenEstimator
@@ -247,7 +253,7 @@ def ours_lime(clf, images, targets, seed, **params):
     explainer = LimeExplainer(
         FrozenEstimator(clf),
         segmentation=slic_segmenter(),
-        hide_color=0.0,
+        hide_color=FILLS[fill],
         random_state=seed,
         **params,
     ).fit(images)
@@ -259,7 +265,7 @@ def ours_lime(clf, images, targets, seed, **params):
     return weights, np.asarray(n_eval, dtype=np.float64), details.segments
 
 
-def lime_package(clf, images, targets, segments, seed, n_samples=1000):
+def lime_package(clf, images, targets, segments, seed, n_samples=1000, fill="black"):
     """The lime package's segment weights on the same superpixels and fill."""
     from lime.lime_image import LimeImageExplainer
 
@@ -273,7 +279,7 @@ def lime_package(clf, images, targets, segments, seed, n_samples=1000):
             clf.predict_proba,
             labels=(int(label_index[i]),),
             top_labels=None,
-            hide_color=0,
+            hide_color=None if FILLS[fill] is None else 0,
             num_samples=n_samples,
             batch_size=100,
             segmentation_fn=lambda _, labels=labels: labels,

@@ -10,8 +10,10 @@ from sklearn.utils.validation import check_memory
 
 from ..base import BaseExplainer
 from ..utils._compat import HasMethods, Interval, StrOptions
+from ..utils._threads import single_threaded_blas
 from ..utils._warnings import warn_constant_explanations
 from ._convergence import is_settled
+from ._lime_control import SurrogateControl, combine
 from ._lime_sampling import SAMPLINGS, make_design, weighted_ridge
 from ._perturbation import (
     DEFAULT_N_SEGMENTS,
@@ -63,18 +65,56 @@ def _selected_features(masks, column, weights, num_features, method):
     return np.sort(np.asarray(used, dtype=np.intp))
 
 
-def _surrogate(masks, column, weights, clusters, explainer):
-    """The weighted ridge on lime's selected segments: weights and errors."""
+def _fit_surrogate(masks, proba, target, weights, clusters, explainer, control):
+    """The weighted ridge on lime's selected segments, with the control
+    variate when ``control`` is given: (segments used, fit, controlled)."""
     d = masks.shape[1]
+    column = proba[:, target]
     used = _selected_features(
         masks, column, weights, explainer.num_features or d, explainer.feature_selection
     )
+    if control is not None:
+        fit = _controlled(masks, proba, target, weights, clusters, used, control)
+        if fit is not None:
+            return used, fit, True
     fit = weighted_ridge(
         masks[:, used], column, weights, alpha=RIDGE_ALPHA, clusters=clusters
     )
-    coef, stderr = np.zeros(d), np.zeros(d)
-    coef[used], stderr[used] = fit.coef, fit.stderr
-    return coef, stderr, fit
+    return used, fit, False
+
+
+def _weighted_r2(column, predicted, weights):
+    """The weighted R^2 of a surrogate (as ``Ridge.score`` with weights)."""
+    centred = column - weights @ column / weights.sum()
+    total = weights @ centred**2
+    residual = weights @ (column - predicted) ** 2
+    if total > 0:
+        return float(1.0 - residual / total)
+    return 1.0 if residual == 0 else 0.0
+
+
+def _controlled(masks, proba, target, weights, clusters, used, control):
+    """The weighted ridge with the surrogate control variate
+    (:mod:`._lime_control`), or None with too few rows to cross-fit."""
+    residuals, surrogates = control.residuals(masks, proba, target, weights, clusters)
+    if not surrogates:
+        return None
+    return combine(
+        control.pool_weights(surrogates, target, len(masks), used, RIDGE_ALPHA),
+        weighted_ridge(
+            masks[:, used], residuals, weights, alpha=RIDGE_ALPHA, clusters=clusters
+        ),
+    )
+
+
+def _uses_control(explainer, n_classes):
+    """The surrogate control variate: ``"auto"`` with every design but
+    lime's own draws (whose point is lime's exact weights)."""
+    if n_classes < 2:
+        return False
+    if explainer.control_variate == "auto":
+        return explainer.sampling != "lime"
+    return bool(explainer.control_variate)
 
 
 def _explain_one(image, target, seed, explainer, memory):
@@ -110,14 +150,15 @@ def _explain_one(image, target, seed, explainer, memory):
         rows = min(budget, 1 + draws)
     else:
         budget = rows = explainer.n_samples
-    masks, weights, clusters, labels = [], [], [], []
+    masks, weights, clusters, probas = [], [], [], []
+    control = None
     n_done = 0
     while True:
         new_masks, new_clusters, ratio = design.draw(rows)
         masks.append(new_masks)
         clusters.append(new_clusters)
         weights.append(kernel(new_masks) * ratio)
-        labels.append(
+        probas.append(
             predict(
                 explainer.estimator_,
                 image,
@@ -126,32 +167,49 @@ def _explain_one(image, target, seed, explainer, memory):
                 new_masks,
                 explainer._model_batch_size(),
                 explainer.input_ndim_,
-            )[:, int(target)]
+            )
         )
         n_done += rows
         all_masks = np.concatenate(masks)
-        column = np.concatenate(labels)
-        coef, stderr, fit = _surrogate(
-            all_masks,
-            column,
-            np.concatenate(weights),
-            np.concatenate(clusters),
-            explainer,
-        )
+        all_proba = np.concatenate(probas)
+        all_weights = np.concatenate(weights)
+        all_clusters = np.concatenate(clusters)
+        if control is None and _uses_control(explainer, all_proba.shape[1]):
+            control = SurrogateControl(n_segments, seed, kernel)
+        with single_threaded_blas():
+            used, fit, controlled = _fit_surrogate(
+                all_masks,
+                all_proba,
+                int(target),
+                all_weights,
+                all_clusters,
+                explainer,
+                control,
+            )
+        coef, stderr = np.zeros(n_segments), np.zeros(n_segments)
+        coef[used], stderr[used] = fit.coef, fit.stderr
         if n_done >= budget or (
             explainer.n_samples == "auto" and is_settled(coef, stderr, **AUTO_RULE)
         ):
             break
         rows = min(AUTO_STEP, budget - n_done)
+    column = all_proba[:, int(target)]
+    intercept = float(fit.intercept)
+    score = (
+        fit.score
+        if not controlled
+        else _weighted_r2(column, intercept + all_masks @ coef, all_weights)
+    )
     details = {
         "segments": segments,
         "segment_weights": coef,
         "segment_stderr": stderr,
-        "intercept": fit.intercept,
-        "score": fit.score,
+        "intercept": intercept,
+        "score": float(score),
         # The surrogate on the unperturbed image (all segments kept).
-        "local_pred": float(fit.intercept + coef.sum()),
+        "local_pred": float(intercept + coef.sum()),
         "n_evaluations": n_done,
+        "control_variate": controlled,
         # Why a map may come out constant (for the warning; not returned).
         "_n_segments": n_segments,
         "_unchanged": bool(np.array_equal(fudged, image)),
@@ -376,6 +434,7 @@ default="balanced"
         "n_samples": [Interval(Integral, 2, None, closed="left"), StrOptions({"auto"})],
         "sampling": [StrOptions(set(SAMPLINGS))],
         "max_samples": [Interval(Integral, 2, None, closed="left")],
+        "control_variate": ["boolean", StrOptions({"auto"})],
         "kernel_width": [Interval(Real, 0, None, closed="neither")],
         "hide_color": [None, StrOptions({"blur"}), Real],
         "feature_selection": [
@@ -396,6 +455,7 @@ default="balanced"
         n_samples=1000,
         sampling="balanced",
         max_samples=2000,
+        control_variate="auto",
         kernel_width=0.25,
         hide_color=0.0,
         feature_selection="auto",
@@ -413,6 +473,7 @@ default="balanced"
         self.n_samples = n_samples
         self.sampling = sampling
         self.max_samples = max_samples
+        self.control_variate = control_variate
         self.kernel_width = kernel_width
         self.hide_color = hide_color
         self.feature_selection = feature_selection
@@ -439,7 +500,13 @@ default="balanced"
             "segment_weights": [d["segment_weights"] for d in per_image],
             "segment_stderr": [d["segment_stderr"] for d in per_image],
         }
-        for key in ("intercept", "score", "local_pred", "n_evaluations"):
+        for key in (
+            "intercept",
+            "score",
+            "local_pred",
+            "n_evaluations",
+            "control_variate",
+        ):
             details[key] = np.array([d[key] for d in per_image])
         warn_constant_explanations(
             attributions,

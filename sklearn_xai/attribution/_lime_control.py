@@ -1,0 +1,233 @@
+"""A fitted surrogate as LIME's control variate, cross-fitted.
+
+LIME's segment weights are a linear functional ``beta(f)`` of the model's
+response ``f`` over the keep/hide masks: the kernel-weighted ridge of
+:mod:`._lime_sampling`, at the penalty scale of ``n`` samples. For any
+function ``g`` of the masks that costs no model call,
+
+.. math::
+
+    \\beta(f) = \\beta(g) + \\beta(f - g),
+
+where ``beta(g)`` can be computed to any precision on a large pool of masks
+(no model call), so that only ``beta(f - g)`` is estimated from the ``n``
+model evaluations. Its sampling error is that of the residual ``f - g``
+instead of ``f``: the closer ``g`` follows the model, the smaller (the
+regression estimator of survey sampling with a model-assisted control,
+Sarndal, Swensson and Wretman, 1992; as a control variate for Shapley
+estimates, Goldwasser and Hooker, 2024).
+
+The surrogate ``g``
+    a multinomial logit in the masks: ``g(z) = softmax(a + B z)_t``, fitted
+    by the weighted ridge of the classes' log-probabilities, centred per
+    row (the model's logits up to a per-row constant, which the softmax
+    ignores), on the masks. The linear part of ``f`` is what LIME's ridge
+    recovers exactly anyway; the logit model adds the saturation of the
+    probabilities (a class that wins as more superpixels are kept), which
+    a linear surrogate of the probability cannot follow and which makes
+    most of LIME's sampling error on confident networks.
+Cross-fitting
+    the rows are split in :data:`N_FOLDS` folds by cluster (complementary
+    pairs stay together); each fold's residuals use the surrogate fitted on
+    the other folds (Chernozhukov et al., 2018), so that no row's residual
+    depends on its own response and ``beta(f - g)`` is estimated as it
+    would be without the control: the estimate stays one of LIME's
+    quantity whatever ``g`` is, and its standard errors (those of the
+    residuals' regression plus the pool's) stay valid. The pool part uses
+    the mean of the fold surrogates.
+The pool
+    at least :data:`POOL_SIZE` and :data:`POOL_PER_SAMPLE` times ``n``
+    masks of the paired, balanced design, drawn from the image's own seed,
+    weighted as ``n - 1`` of LIME's rows (plus the unperturbed image).
+
+Measured on the SmallResNet of ``benchmarks/bench_sample_efficiency.py``
+(64x64 photos, 50 SLIC segments, 6 images x 10 seeds, relative squared
+error against a 16,000-sample reference): with black fill (a saturated
+response, 49% of its variance linear) 0.082 without, 0.065 with the
+control at 250 samples; with the mean fill (88% linear) 0.005 and 0.003.
+
+References
+----------
+.. [1] C.-E. Sarndal, B. Swensson and J. Wretman, "Model assisted survey
+   sampling", Springer, 1992.
+.. [2] V. Chernozhukov et al., "Double/debiased machine learning for
+   treatment and structural parameters", The Econometrics Journal 21(1),
+   2018.
+.. [3] J. Goldwasser and G. Hooker, "Provably stable feature rankings with
+   SHAP and LIME", 2024 (ControlSHAP).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.utils import Bunch
+
+from ._lime_sampling import make_design
+
+#: Folds of the cross-fitting.
+N_FOLDS = 5
+#: The pool: ``POOL_REPLICATES`` independent balanced designs of
+#: ``POOL_ROWS`` masks each (8,192 in all, whatever ``n_samples``).
+POOL_REPLICATES = 8
+POOL_ROWS = 1024
+#: Ridge penalty of the surrogate's logit model.
+SURROGATE_ALPHA = 1.0
+#: Probabilities are floored here before their logarithm.
+PROBA_FLOOR = 1e-12
+
+
+def _centred_log_proba(proba):
+    log_proba = np.log(np.clip(proba, PROBA_FLOOR, None))
+    return log_proba - log_proba.mean(axis=1, keepdims=True)
+
+
+def _fit_logits(masks, log_proba, weights):
+    """Weighted ridge of every class's log-probability on the masks."""
+    total = weights.sum()
+    x_mean = weights @ masks / total
+    y_mean = weights @ log_proba / total
+    centred = masks - x_mean
+    gram = centred.T @ (weights[:, None] * centred)
+    gram[np.diag_indices_from(gram)] += SURROGATE_ALPHA
+    slopes = np.linalg.solve(
+        gram, centred.T @ (weights[:, None] * (log_proba - y_mean))
+    )
+    return y_mean - x_mean @ slopes, slopes
+
+
+def _surrogate_proba(masks, intercept, slopes, target):
+    logits = intercept + masks @ slopes
+    logits -= logits.max(axis=1, keepdims=True)
+    expo = np.exp(logits)
+    return expo[:, target] / expo.sum(axis=1)
+
+
+class SurrogateControl:
+    """The control variate of one image: its pool, refitted every round.
+
+    Parameters
+    ----------
+    n_segments : int
+    seed : int
+        The image's seed (the pool is drawn from its own stream, leaving
+        the design's untouched).
+    kernel : callable
+        LIME's kernel of masks ``(m, d)``.
+    """
+
+    def __init__(self, n_segments, seed, kernel):
+        self.n_segments = n_segments
+        drawn = []
+        for replicate in range(POOL_REPLICATES):
+            stream = np.random.SeedSequence([seed, 1, replicate])
+            design = make_design(
+                "balanced",
+                n_segments,
+                np.random.RandomState(np.random.MT19937(stream)),
+                kernel,
+            )
+            # The all-ones first row is the sample's own; the balanced
+            # design's importance ratios are all 1.
+            drawn.append(design.draw(POOL_ROWS + 1)[0][1:])
+        # One kernel call for every replicate (each call validates).
+        kernels = np.split(kernel(np.vstack(drawn)), POOL_REPLICATES)
+        self.pools = []
+        for masks, weights in zip(drawn, kernels, strict=True):
+            augmented = np.hstack([np.ones((POOL_ROWS, 1)), masks])
+            self.pools.append(
+                (
+                    masks.astype(np.uint8),
+                    weights,
+                    augmented.T @ (weights[:, None] * augmented),
+                )
+            )
+
+    def residuals(self, masks, proba, target, weights, clusters):
+        """The cross-fitted residuals ``f - g`` and the mean surrogate.
+
+        Parameters
+        ----------
+        masks : ndarray of shape (n, d)
+        proba : ndarray of shape (n, n_classes)
+            The model's probabilities on the perturbed images.
+        target : int
+            Column of the explained class.
+        weights : ndarray of shape (n,)
+            LIME's row weights (kernel times importance ratio).
+        clusters : ndarray of int of shape (n,)
+            Each row's cluster (-1 for the unperturbed image).
+
+        Returns
+        -------
+        residuals : ndarray of shape (n,)
+            ``f - g`` with each row's ``g`` fitted on the other folds.
+        surrogates : list of (intercept, slopes)
+            The fold surrogates, whose mean is the pool's ``g``.
+        """
+        masks = masks.astype(np.float64)
+        log_proba = _centred_log_proba(proba)
+        fold = np.where(clusters < 0, 0, clusters % N_FOLDS)
+        residuals = proba[:, target].astype(np.float64)
+        surrogates = []
+        for k in np.unique(fold):
+            held_out = fold == k
+            if held_out.all():
+                break
+            fit = _fit_logits(
+                masks[~held_out], log_proba[~held_out], weights[~held_out]
+            )
+            residuals[held_out] -= _surrogate_proba(masks[held_out], *fit, target)
+            surrogates.append(fit)
+        return residuals, surrogates
+
+    def pool_weights(self, surrogates, target, n_rows, used, alpha):
+        """``beta(g)`` at ``n_rows``'s penalty scale, on the columns ``used``.
+
+        ``g`` is the mean of the fold surrogates. Each replicate pool solves
+        the ridge of the unperturbed image (weight 1) and its masks, weighted
+        as ``n_rows - 1`` of LIME's rows (their weighted Gram matrix is
+        computed once); the estimate is the replicates' mean and its
+        standard error their spread over ``sqrt(POOL_REPLICATES)``: a
+        balanced design's own sandwich would count its pairs as
+        independent and overstate its error several times.
+
+        Returns (coef, intercept, stderr).
+        """
+        index = np.concatenate([[0], np.asarray(used) + 1])
+        ones = np.ones((1, len(self.pools[0][0][0])))
+        g_ones = np.mean(
+            [_surrogate_proba(ones, *fit, target)[0] for fit in surrogates]
+        )
+        first = np.zeros(len(index))
+        first[0] = 1.0
+        first[1:] = 1.0
+        penalty = np.full(len(index), alpha)
+        penalty[0] = 0.0
+        scale = (n_rows - 1) / POOL_ROWS
+        estimates = []
+        for masks, weights, gram in self.pools:
+            g = np.zeros(len(masks))
+            for fit in surrogates:
+                g += _surrogate_proba(masks, *fit, target)
+            g /= len(surrogates)
+            rhs = scale * np.concatenate([[weights @ g], (weights * g) @ masks])
+            system = scale * gram + np.outer(
+                np.ones(gram.shape[0]), np.ones(gram.shape[0])
+            )
+            system = system[np.ix_(index, index)] + np.diag(penalty)
+            estimates.append(np.linalg.solve(system, rhs[index] + g_ones))
+        estimates = np.array(estimates)
+        mean = estimates.mean(axis=0)
+        stderr = estimates.std(axis=0, ddof=1) / np.sqrt(len(estimates))
+        return mean[1:], float(mean[0]), stderr[1:]
+
+
+def combine(pool, residual_fit):
+    """The controlled estimate: the pool's ``beta(g)`` plus ``beta(f - g)``;
+    their errors add (the pool's masks are independent of the sample's)."""
+    coef, intercept, stderr = pool
+    return Bunch(
+        coef=coef + residual_fit.coef,
+        intercept=intercept + residual_fit.intercept,
+        stderr=np.sqrt(stderr**2 + residual_fit.stderr**2),
+    )
