@@ -47,7 +47,11 @@ def _explain_one(image, target, seed, explainer, memory, gradient=None):
     )(image)
     n_segments = int(segments.max()) + 1
     fudged = hide_image(image, segments, explainer.hide_color)
-    predict = memory.cache(perturbation_proba, ignore=["batch_size"])
+    predict = (
+        memory.cache(perturbation_proba, ignore=["batch_size"])
+        if getattr(memory, "location", True) is not None
+        else perturbation_proba
+    )
     batch_size = explainer._model_batch_size()
 
     def evaluate(masks):

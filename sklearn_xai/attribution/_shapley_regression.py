@@ -29,36 +29,48 @@ def solve_shapley(masks, weights, values, base_value, full_value):
     phi : ndarray of shape (M,)
     """
     n_players = masks.shape[1]
-    total = full_value - base_value
     if n_players == 1 or len(masks) == 0:
+        total = full_value - base_value
         return np.full(n_players, total / max(n_players, 1))
-    z = masks.astype(np.float64)
-    weighted = z * weights[:, np.newaxis]
-    kkt = np.zeros((n_players + 1, n_players + 1))
-    kkt[:n_players, :n_players] = weighted.T @ z
-    kkt[:n_players, n_players] = kkt[n_players, :n_players] = 1.0
-    rhs = np.append(weighted.T @ (values - base_value), total)
-    solution = np.linalg.lstsq(kkt, rhs, rcond=None)[0]
+    return _solve(_System(masks, weights), values, base_value, full_value)
+
+
+class _System:
+    """The weighted coalitions and the KKT matrix of the constrained
+    regression, built once for every game solved on the same coalitions."""
+
+    def __init__(self, masks, weights):
+        n_players = masks.shape[1]
+        self.z = masks.astype(np.float64)
+        self.weighted = self.z * weights[:, np.newaxis]
+        self.kkt = np.zeros((n_players + 1, n_players + 1))
+        self.kkt[:n_players, :n_players] = self.weighted.T @ self.z
+        self.kkt[:n_players, n_players] = self.kkt[n_players, :n_players] = 1.0
+
+
+def _solve(system, values, base_value, full_value):
+    """:func:`solve_shapley` on a :class:`_System` of two players or more."""
+    n_players = system.z.shape[1]
+    total = full_value - base_value
+    rhs = np.append(system.weighted.T @ (values - base_value), total)
+    solution = np.linalg.lstsq(system.kkt, rhs, rcond=None)[0]
     return solution[:n_players]
 
 
-def _constraint_inverse(masks, weights):
+def _constraint_inverse(system):
     """``Q``: how the constrained solution moves with the normal equations.
 
     With ``A = Z' W Z`` and the constraint ``1' phi = t``, a change ``r`` of
     ``Z' W y - A phi`` moves ``phi`` by ``Q r``, ``Q = A^-1 - A^-1 1 1' A^-1 /
-    1' A^-1 1``, the top-left block of the inverse of the KKT matrix, which
-    projects out the direction ``1`` (``Q 1 = 0``) the efficiency constraint
-    fixes. None when the KKT matrix is singular (too few coalitions).
+    1' A^-1 1``, the top-left block of the inverse of the KKT matrix (of the
+    :class:`_System`), which projects out the direction ``1`` (``Q 1 = 0``)
+    the efficiency constraint fixes. None when the KKT matrix is singular
+    (too few coalitions).
     """
-    m = masks.shape[1]
-    z = masks.astype(np.float64)
-    kkt = np.zeros((m + 1, m + 1))
-    kkt[:m, :m] = (z * weights[:, np.newaxis]).T @ z
-    kkt[:m, m] = kkt[m, :m] = 1.0
-    if np.linalg.matrix_rank(kkt) < m + 1:
+    m = system.z.shape[1]
+    if np.linalg.matrix_rank(system.kkt) < m + 1:
         return None
-    return np.linalg.inv(kkt)[:m, :m]
+    return np.linalg.inv(system.kkt)[:m, :m]
 
 
 def _score_covariance(design, sample, scores):
@@ -154,21 +166,27 @@ def _estimate(design, sample, base_value, full_value, control=None):
     """
     masks, weights = sample.coalitions()
     values = np.concatenate([sample.values[:, 0], sample.values[:, 1]])
-    phi = solve_shapley(masks, weights, values, base_value, full_value)
-    m = len(phi)
+    m = masks.shape[1]
+    # One KKT system for every solve and the standard errors.
+    system = _System(masks, weights)
+
+    def solve(values, base_value, full_value):
+        if m == 1 or len(masks) == 0:
+            return solve_shapley(masks, weights, values, base_value, full_value)
+        return _solve(system, values, base_value, full_value)
+
+    phi = solve(values, base_value, full_value)
     if sample.exact:
         return phi, np.zeros(m), None
-    inverse = _constraint_inverse(masks, weights)
+    inverse = _constraint_inverse(system)
     if inverse is None:
         return phi, np.full(m, np.inf), None
-    z = masks.astype(np.float64)
+    z = system.z
     scores = [_pair_scores(z, weights, values - base_value - z @ phi, inverse)]
     if control is not None:
         game, phi_g, variance_g = control
         g_values = game.values(masks)
-        phi_g_hat = solve_shapley(
-            masks, weights, g_values, game.base_value, game.full_value
-        )
+        phi_g_hat = solve(g_values, game.base_value, game.full_value)
         g_residuals = g_values - game.base_value - z @ phi_g_hat
         scores.append(_pair_scores(z, weights, g_residuals, inverse))
     cov = _score_covariance(design, sample, np.concatenate(scores, axis=1))
