@@ -32,16 +32,26 @@ SLIC segments); occlusion with its default window and stride (225 windows at
 both sizes); RISE with 1000 masks (the inputs are recorded, so memory grows
 with the count: 0.6 GB per 224x224 image); Score-CAM at its default layer.
 
-Measured (2 CPU cores shared with other jobs, load average 4-10, default
-settings), ratio ours / floor at 64x64 and 224x224, CPU clock (two runs) and
-wall clock: LIME 1.12 / 1.12-1.14 (wall 1.05 / 1.11; 1.26 / 1.29 before the
-changes of issue 13, section 4); Kernel SHAP 1.20-1.22 / 1.26 (its control
-variate and regression); occlusion 1.26-1.28 / 1.06 (was 1.42 / 1.38); RISE
-1.36-1.49 / 1.26-1.29 (was 1.42 / 1.35; what is left is mostly
-``predict_proba``'s per-call validation of float batches); Score-CAM
-1.66-1.76 / 1.36-1.40 (was 1.61 / 1.37; fixed costs per call: validation,
-the activation pass's hooks). The grid search segments each 224x224 image
-once instead of 6 times (4.6-7 s less over 18 explanations).
+Measured (2 CPU cores shared with other jobs, load average 4-10 for LIME and
+Score-CAM, 4-5 for the others, default settings), ratio ours / floor at 64x64
+and 224x224, CPU clock (two runs) and wall clock: LIME 1.12 / 1.12-1.14 (wall
+1.05 / 1.11; 1.26 / 1.29 before the changes of issue 13, section 4); Kernel
+SHAP 1.12-1.14 / 1.12-1.13 (wall 1.12 / 1.15; was 1.22 / 1.18, measured the
+same day at load 1-2: the control variate's backward pass is now made only
+for images whose sample is not exact, none at 64x64 where quickshift's 3-7
+superpixels are enumerated, and its slopes come without one hidden image per
+superpixel; what is left is at 64x64 the segmenter's set-up and the
+explanation's own validation, at 224x224 building the perturbed images on the
+device, about 0.1 s, and the control variate's backward pass); occlusion
+1.10-1.12 / 1.04-1.06 (wall 1.07 / 1.01; was 1.24 / 1.09 the same day, 1.42 /
+1.38 before section 4: the occluded batches skip ``predict_proba``'s per-call
+validation); RISE 1.25 / 1.21 (one CPU run; wall 1.22 / 1.26; was
+1.36-1.49 / 1.26-1.29; what is left is the scale check of each float batch
+of uint8 images, which the model must judge, building the masks and
+weighting them one by one);
+Score-CAM 1.66-1.76 / 1.36-1.40 (was 1.61 / 1.37; fixed costs per call:
+validation, the activation pass's hooks). The grid search segments each
+224x224 image once instead of 6 times (4.6-7 s less over 18 explanations).
 
 Run ``python benchmarks/bench_floor.py`` (``--quick`` for a smoke run of
 under two minutes, ``--methods lime rise`` for some methods, ``--clock cpu``
