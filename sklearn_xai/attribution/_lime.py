@@ -228,11 +228,16 @@ class LimeExplainer(BaseExplainer):
     pixel gets its superpixel's coefficient, and ``explain(...,
     return_details=True)`` gives each coefficient's standard error.
 
-    The default design (``sampling="balanced"``) estimates lime's quantity
-    with about a quarter of the samples: paired, balanced masks whose
-    segment weights at 250 samples are as stable over seeds as lime's at
-    1000 (see ``sampling``). ``n_samples="auto"`` stops sampling once the
-    top segments are settled. With ``sampling="lime"``, the same
+    The default design (``sampling="balanced"``: paired, balanced masks)
+    with its control variate (``control_variate="auto"``) estimates lime's
+    quantity with fewer samples: how many fewer depends on how far hiding
+    superpixels moves the model. On photos with a CNN, its segment weights
+    at 250 samples are as stable over seeds as lime's at 1000 when hidden
+    superpixels take their mean colour (the network barely changes its
+    mind); with black fill, which drives the network's probability across
+    its whole range, it needs about 500 (see the user guide's table).
+    ``n_samples="auto"`` stops sampling once the top segments are settled.
+    With ``sampling="lime"``, the same
     segmentation, seed and ``hide_color`` (lime's default is
     ``hide_color=None``, ours 0.0), the segment weights equal those of
     :meth:`lime.lime_image.LimeImageExplainer.explain_instance` (the same
@@ -296,6 +301,27 @@ default="balanced"
 
         See :mod:`sklearn_xai.attribution._lime_sampling` and the user guide
         for the measured sample efficiency of each.
+    control_variate : "auto" or bool, default="auto"
+        Whether to correct the estimate with a fitted surrogate of the model
+        as control variate (:mod:`sklearn_xai.attribution._lime_control`):
+        a multinomial logit in the masks, fitted to the classes'
+        log-probabilities on the samples (cross-fitted over 5 folds, so each
+        row's residual uses a surrogate fitted without it), whose own LIME
+        weights are computed on 8,192 masks that cost no model call; only
+        the model's departure from the surrogate is then estimated from the
+        samples. It estimates the same quantity, needs no gradient and
+        works with any classifier; it costs about 10-30 ms per image.
+        Measured at 250 samples: the weights' spread over seeds falls
+        about five-fold on digits with a logistic regression (whose logits
+        are linear in the masks), and the top-5 stability on photos with a
+        CNN rises from 0.88 to 0.92 (mean fill) and from 0.53 to 0.58
+        (black fill). ``"auto"``: with every ``sampling`` but ``"lime"``
+        (whose purpose is lime's exact weights); True also with
+        ``"lime"``; never for a one-class model. ``details.control_variate``
+        says where it was used. Its standard errors leave out the
+        surrogate's own fitting noise: they match the observed spread on the
+        photos (ratio 1.01-1.02) and understate it by up to a fifth where
+        the surrogate is nearly exact (1.13-1.21 on the digits).
     max_samples : int, default=2000
         The most samples per image with ``n_samples="auto"``; ignored
         otherwise.
@@ -380,10 +406,12 @@ default="balanced"
     errors, one array per image: the sandwich of the weighted ridge,
     cluster-robust with the complementary pairs of ``"paired"`` and
     ``"sobol"`` as clusters, with the CR2 small-sample correction of Bell &
-    McCaffrey; zero for segments that ``num_features`` leaves out, and not
-    accounting for that selection), ``intercept``, ``score`` (the weighted
-    R^2), ``local_pred`` (the surrogate on the unperturbed image) and
-    ``n_evaluations`` (model evaluations per image).
+    McCaffrey, plus the control variate's pool error when it is used; zero
+    for segments that ``num_features`` leaves out, and not accounting for
+    that selection), ``intercept``, ``score`` (the weighted R^2),
+    ``local_pred`` (the surrogate on the unperturbed image),
+    ``n_evaluations`` (model evaluations per image) and ``control_variate``
+    (whether the control variate corrected each image's weights).
 
     References
     ----------
