@@ -130,17 +130,15 @@ class SurrogateControl:
             # design's importance ratios are all 1.
             drawn.append(design.draw(POOL_ROWS + 1)[0][1:])
         # One kernel call for every replicate (each call validates).
-        kernels = np.split(kernel(np.vstack(drawn)), POOL_REPLICATES)
-        self.pools = []
-        for masks, weights in zip(drawn, kernels, strict=True):
-            augmented = np.hstack([np.ones((POOL_ROWS, 1)), masks])
-            self.pools.append(
-                (
-                    masks.astype(np.uint8),
-                    weights,
-                    augmented.T @ (weights[:, None] * augmented),
-                )
-            )
+        self.weights = kernel(np.vstack(drawn)).reshape(POOL_REPLICATES, POOL_ROWS)
+        self.masks = np.stack(drawn).astype(np.float64)  # (R, N, d)
+        augmented = np.concatenate(
+            [np.ones((POOL_REPLICATES, POOL_ROWS, 1)), self.masks], axis=2
+        )
+        # Each replicate's weighted Gram matrix of (1, z), computed once.
+        self.grams = np.matmul(
+            augmented.transpose(0, 2, 1), self.weights[:, :, None] * augmented
+        )
 
     def residuals(self, masks, proba, target, weights, clusters):
         """The cross-fitted residuals ``f - g`` and the mean surrogate.
@@ -193,30 +191,38 @@ class SurrogateControl:
 
         Returns (coef, intercept, stderr).
         """
-        index = np.concatenate([[0], np.asarray(used) + 1])
-        ones = np.ones((1, len(self.pools[0][0][0])))
-        g_ones = np.mean(
-            [_surrogate_proba(ones, *fit, target)[0] for fit in surrogates]
+        n_folds = len(surrogates)
+        n_classes = surrogates[0][0].shape[0]
+        # Every fold's logits on every pool mask in one product.
+        intercepts = np.concatenate([fit[0] for fit in surrogates])
+        slopes = np.concatenate([fit[1] for fit in surrogates], axis=1)
+
+        def mean_proba(masks):
+            logits = (masks @ slopes + intercepts).reshape(-1, n_folds, n_classes)
+            logits -= logits.max(axis=2, keepdims=True)
+            expo = np.exp(logits)
+            return (expo[:, :, target] / expo.sum(axis=2)).mean(axis=1)
+
+        d = self.n_segments
+        g = mean_proba(self.masks.reshape(-1, d)).reshape(POOL_REPLICATES, POOL_ROWS)
+        g_ones = mean_proba(np.ones((1, d)))[0]
+        scale = (n_rows - 1) / POOL_ROWS
+        weighted = self.weights * g
+        rhs = scale * np.concatenate(
+            [
+                weighted.sum(axis=1, keepdims=True),
+                np.einsum("rn,rnd->rd", weighted, self.masks),
+            ],
+            axis=1,
         )
-        first = np.zeros(len(index))
-        first[0] = 1.0
-        first[1:] = 1.0
+        # The unperturbed image: weight 1, every column 1.
+        index = np.concatenate([[0], np.asarray(used) + 1])
         penalty = np.full(len(index), alpha)
         penalty[0] = 0.0
-        scale = (n_rows - 1) / POOL_ROWS
-        estimates = []
-        for masks, weights, gram in self.pools:
-            g = np.zeros(len(masks))
-            for fit in surrogates:
-                g += _surrogate_proba(masks, *fit, target)
-            g /= len(surrogates)
-            rhs = scale * np.concatenate([[weights @ g], (weights * g) @ masks])
-            system = scale * gram + np.outer(
-                np.ones(gram.shape[0]), np.ones(gram.shape[0])
-            )
-            system = system[np.ix_(index, index)] + np.diag(penalty)
-            estimates.append(np.linalg.solve(system, rhs[index] + g_ones))
-        estimates = np.array(estimates)
+        systems = scale * self.grams[:, index[:, None], index[None, :]] + 1.0
+        systems += np.diag(penalty)
+        estimates = np.linalg.solve(systems, (rhs[:, index] + g_ones)[:, :, None])
+        estimates = estimates[:, :, 0]
         mean = estimates.mean(axis=0)
         stderr = estimates.std(axis=0, ddof=1) / np.sqrt(len(estimates))
         return mean[1:], float(mean[0]), stderr[1:]
