@@ -244,7 +244,8 @@ def ours_lime(clf, images, targets, seed, fill="black", **params):
     ``params`` go to LimeExplainer (``n_samples``, ``sampling``...); the
     segmentation is SLIC with 50 segments, hidden superpixels are black or
     their mean colour (``fill``).
-    Returns (list of weight arrays, evaluations per image).
+    Returns (list of weight arrays, evaluations per image, segments, the
+    weighted R^2 of each image's surrogate).
     """
     from sklearn.frozen import FrozenEstimator
 
@@ -262,7 +263,12 @@ def ours_lime(clf, images, targets, seed, fill="black", **params):
     if n_eval is None:
         n_eval = np.full(len(images), params.get("n_samples", explainer.n_samples))
     weights = [np.asarray(w, dtype=np.float64) for w in details.segment_weights]
-    return weights, np.asarray(n_eval, dtype=np.float64), details.segments
+    return (
+        weights,
+        np.asarray(n_eval, dtype=np.float64),
+        details.segments,
+        np.asarray(details.score, dtype=np.float64),
+    )
 
 
 def lime_package(clf, images, targets, segments, seed, n_samples=1000, fill="black"):

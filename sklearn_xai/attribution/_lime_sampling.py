@@ -145,7 +145,8 @@ def weighted_ridge(X, y, sample_weight, *, alpha=1.0, clusters=None):
     -------
     fit : Bunch
         ``coef`` (d,), ``intercept`` (float), ``stderr`` (d,, the standard
-        errors of ``coef``; zeros with fewer than two random clusters),
+        errors of ``coef``; NaN with fewer than two random clusters: nothing
+        measures the spread then),
         ``cov`` (d + 1, d + 1, intercept first), ``score`` (the weighted
         R^2, as ``Ridge.score`` with ``sample_weight``) and ``dof`` (the
         effective number of parameters, the trace of the hat matrix).
@@ -199,7 +200,7 @@ def weighted_ridge(X, y, sample_weight, *, alpha=1.0, clusters=None):
         labels[random], return_inverse=True, return_counts=True
     )
     n_groups = len(groups)
-    cov = np.zeros((d + 1, d + 1))
+    cov = np.full((d + 1, d + 1), np.nan)
     if n_groups >= 2:
         sums = np.zeros((n_groups, d + 1))
         order = np.argsort(inverse, kind="stable")
