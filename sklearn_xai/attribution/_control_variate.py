@@ -37,6 +37,7 @@ import numpy as np
 from scipy.special import expit
 
 from .._adapter import get_torch_model
+from ..utils._intensity import uint8_copies_to_model_scale
 
 #: Up to this many players the control variate's Shapley values are
 #: enumerated; beyond, estimated from permutations.
@@ -221,6 +222,11 @@ def sigmoid_game(estimator, image, fudged, segments, margin, gradient, *, ndim):
        values with control variates", World Conference on Explainable
        Artificial Intelligence (xAI), 2024.
     """
+    if image.dtype == np.uint8 and fudged.dtype != np.uint8:
+        # As perturbation_proba: float hidden images of a uint8 image, on the
+        # scale the model takes uint8 images on.
+        image = uint8_copies_to_model_scale(image, estimator)
+        fudged = uint8_copies_to_model_scale(fudged, estimator)
     model = get_torch_model(estimator)
     m = int(segments.max()) + 1
     point = model.input_tensor(image[np.newaxis], layout_ndim=ndim)

@@ -12,6 +12,7 @@ from sklearn.pipeline import Pipeline
 from .._adapter import batched_predict_proba, split_pipeline, unwrap_frozen
 from ..base import BaseExplainer
 from ..utils._compat import Interval, StrOptions
+from ..utils._intensity import uint8_copies_to_model_scale
 from ..utils._warnings import warn_constant_explanations, warn_degenerate_setup
 from ._perturbation import check_explainer_fill, exact_fill, hide_image
 
@@ -128,6 +129,14 @@ def _occlude_one(image, target, seed, explainer, baseline):
     row_starts = window_starts(height, h, sh)
     col_starts = window_starts(width, w, sw)
     fill = baseline_image(image, baseline)
+    source = image
+    if image.dtype == np.uint8 and fill.dtype != np.uint8:
+        # A fractional fill of a uint8 image: float occluded images, on the
+        # scale the model takes uint8 images on (a [0, 1] model's: / 255).
+        scaled = uint8_copies_to_model_scale(fill, explainer.estimator_)
+        if scaled is not fill:
+            source = uint8_copies_to_model_scale(image, explainer.estimator_)
+            fill = scaled
     batch_size = explainer._model_batch_size()
 
     def proba(batch):
@@ -146,7 +155,7 @@ def _occlude_one(image, target, seed, explainer, baseline):
     # for every batch (the model returns its probabilities before the next).
     buffer = np.empty(
         (min(batch_size, n_positions), height, width, channels),
-        dtype=np.result_type(fill, image),
+        dtype=np.result_type(fill, source),
     )
     with validated_proba(explainer.estimator_, image) or nullcontext() as fast:
         if fast is None:
@@ -161,7 +170,7 @@ def _occlude_one(image, target, seed, explainer, baseline):
         for start in range(0, n_positions, batch_size):
             stop = min(start + batch_size, n_positions)
             occluded = buffer[: stop - start]
-            occluded[...] = image
+            occluded[...] = source
             for row, k in enumerate(range(start, stop)):
                 # Window k sits at row position k // n_cols, column k % n_cols.
                 top, left = row_starts[k // len(cols)], col_starts[k % len(cols)]

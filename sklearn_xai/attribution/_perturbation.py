@@ -42,7 +42,7 @@ from sklearn.pipeline import Pipeline
 from .._adapter import batched_predict_proba, split_pipeline, unwrap_frozen
 from ..preprocessing import SuperpixelSegmenter, _superpixels
 from ..utils._blur import blur_images
-from ..utils._intensity import fitted_intensity_range
+from ..utils._intensity import fitted_intensity_range, uint8_copies_to_model_scale
 from ..utils._warnings import warn_degenerate_setup
 
 #: The segmentation methods an explainer accepts by name.
@@ -651,6 +651,11 @@ def perturbation_proba(estimator, image, fudged, segments, masks, batch_size, nd
     -------
     proba : ndarray of shape (m, n_classes), float64
     """
+    if image.dtype == np.uint8 and fudged.dtype != np.uint8:
+        # A fill no uint8 holds (a mean colour, a blur): the perturbations are
+        # float, on the scale the model takes uint8 images on.
+        image = uint8_copies_to_model_scale(image, estimator)
+        fudged = uint8_copies_to_model_scale(fudged, estimator)
     preprocess, model = split_pipeline(estimator)
     if (
         preprocess is None

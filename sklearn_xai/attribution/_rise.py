@@ -10,6 +10,7 @@ import numpy as np
 from .._adapter import batched_predict_proba
 from ..base import BaseExplainer
 from ..utils._compat import Interval, StrOptions
+from ..utils._intensity import uint8_copies_to_model_scale
 from ..utils._warnings import warn_constant_explanations, warn_degenerate_setup
 from ._occlusion import validated_proba
 from ._perturbation import check_explainer_fill
@@ -190,6 +191,11 @@ def _rise_one(image, target, seed, explainer):
                 masked_buffer[: stop - start],
                 None if spread is None else spread[: stop - start],
             )
+            if image.dtype == np.uint8:
+                # Soft-masked uint8 images are float with 0-255 values: on
+                # the scale the model takes uint8 images on (a copy only for
+                # a model that maps them elsewhere, e.g. / 255).
+                masked = uint8_copies_to_model_scale(masked, explainer.estimator_)
             if fast is None:
                 scores = proba(masked)
             else:

@@ -156,3 +156,59 @@ def to_intensity_range(images, input_range, *, owner, input_name="X"):
                 "uint8 images."
             )
     return images
+
+
+def uint8_copies_to_model_scale(images, estimator):
+    """Float copies of uint8 images on the scale the model puts uint8 on.
+
+    An explainer that hides part of a uint8 image with a value no uint8 can
+    hold (a superpixel's mean colour, a blur, RISE's soft masks) builds the
+    perturbed images in floating point, with 0-255 values. A model that
+    takes uint8 images as 0-255 (a classifier fitted on uint8) takes them as
+    they are; one that maps uint8 onto another range (a TorchClassifier's
+    ``input_range=(0, 1)`` divides by 255) would refuse 0-255 floats, so
+    they are mapped the same way its uint8 images are, with the same
+    float32 operations as :func:`to_intensity_range`. A pipeline, or a model
+    without a recorded range, gets them as they are.
+
+    Parameters
+    ----------
+    images : ndarray of float
+        Values on the 0-255 scale of the uint8 images they come from.
+    estimator : classifier
+        The explained model (optionally frozen).
+
+    Returns
+    -------
+    images : ndarray
+        ``images`` itself, or a float32 copy on the model's scale.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_xai.utils._intensity import uint8_copies_to_model_scale
+    >>> class Model:
+    ...     input_range_ = (0.0, 1.0)
+    >>> uint8_copies_to_model_scale(np.array([127.5, 255.0]), Model())
+    array([0.5, 1. ], dtype=float32)
+    """
+    from sklearn.pipeline import Pipeline
+
+    from .._adapter import unwrap_frozen
+
+    model = unwrap_frozen(estimator)
+    if isinstance(model, Pipeline):
+        return images
+    input_range = getattr(model, "input_range_", None)
+    if input_range is None:
+        return images
+    lo, hi = (float(v) for v in input_range)
+    if (lo, hi) == (0.0, 255.0):
+        return images
+    out = np.asarray(images, dtype=np.float32).copy()
+    if hi - lo != 1.0:
+        out *= np.float32(hi - lo)
+    out /= np.float32(255.0)
+    if lo:
+        out += np.float32(lo)
+    return out

@@ -695,15 +695,24 @@ def test_validated_batches_give_predict_proba_bit_for_bit(data, dtype, monkeypat
         np.testing.assert_array_equal(details[key], reference_details[key])
 
 
-def test_float_copies_of_uint8_images_keep_the_models_scale_check(data):
-    # Masked copies of uint8 images are float on the 0-255 scale: a model
-    # fitted on [0, 1] images refuses them, with or without the private path.
+def test_float_copies_of_uint8_images_on_the_models_scale(data):
+    # Masked copies of uint8 images are float on the 0-255 scale. A bare
+    # model fitted on [0, 1] images takes uint8 images divided by 255, and
+    # so their masked copies: the maps equal those of the images / 255. A
+    # pipeline's preprocessing is unknown: its model judges the scale and
+    # refuses them, with or without the private path.
     X, y = data
     cnn = CNNClassifier(max_epochs=1, module__n_filters=4, random_state=0).fit(
         X[:100], y[:100]
     )
     images = (X[:4] * 255).round().astype(np.uint8)
-    for model in (cnn, Pipeline([("cnn", cnn)])):
-        explainer = RISEExplainer(FrozenEstimator(model), n_masks=20).fit(images)
-        with pytest.raises(ValueError, match="look like 0-255 intensities"):
-            explainer.explain(images[:1], [0])
+    explainer = RISEExplainer(FrozenEstimator(cnn), n_masks=20, random_state=0)
+    # The same masks for both (seeds otherwise follow the images' bytes).
+    explainer._image_seeds = lambda batch: [3, 4][: len(batch)]
+    maps = explainer.fit(images).explain(images[:2], [0, 1])
+    expected = explainer.fit(images / 255.0).explain(images[:2] / 255.0, [0, 1])
+    np.testing.assert_allclose(maps, expected, rtol=1e-4, atol=1e-6)
+    explainer = RISEExplainer(FrozenEstimator(Pipeline([("cnn", cnn)])), n_masks=20)
+    explainer.fit(images)
+    with pytest.raises(ValueError, match="look like 0-255 intensities"):
+        explainer.explain(images[:1], [0])
