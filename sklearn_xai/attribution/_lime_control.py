@@ -36,9 +36,11 @@ Cross-fitting
     residuals' regression plus the pool's) stay valid. The pool part uses
     the mean of the fold surrogates.
 The pool
-    at least :data:`POOL_SIZE` and :data:`POOL_PER_SAMPLE` times ``n``
-    masks of the paired, balanced design, drawn from the image's own seed,
-    weighted as ``n - 1`` of LIME's rows (plus the unperturbed image).
+    :data:`POOL_REPLICATES` independent balanced designs of
+    :data:`POOL_ROWS` masks, drawn from the image's own seed, weighted as
+    ``n - 1`` of LIME's rows (plus the unperturbed image); the spread of
+    the replicates' estimates gives the pool's standard error. Up to
+    :data:`EXACT_SEGMENTS` superpixels, every mask once instead: exact.
 
 Measured on the SmallResNet of ``benchmarks/bench_sample_efficiency.py``
 (64x64 photos, 50 SLIC segments, 6 images x 10 seeds, relative squared
@@ -70,6 +72,9 @@ N_FOLDS = 5
 #: ``POOL_ROWS`` masks each (8,192 in all, whatever ``n_samples``).
 POOL_REPLICATES = 8
 POOL_ROWS = 1024
+#: Up to this many superpixels the pool is every mask (``2**d``, lime's
+#: uniform distribution exactly): ``beta(g)`` is then exact and cheap.
+EXACT_SEGMENTS = 12
 #: Ridge penalty of the surrogate's logit model.
 SURROGATE_ALPHA = 1.0
 #: Probabilities are floored here before their logarithm.
@@ -117,23 +122,28 @@ class SurrogateControl:
 
     def __init__(self, n_segments, seed, kernel):
         self.n_segments = n_segments
-        drawn = []
-        for replicate in range(POOL_REPLICATES):
-            stream = np.random.SeedSequence([seed, 1, replicate])
-            design = make_design(
-                "balanced",
-                n_segments,
-                np.random.RandomState(np.random.MT19937(stream)),
-                kernel,
-            )
-            # The all-ones first row is the sample's own; the balanced
-            # design's importance ratios are all 1.
-            drawn.append(design.draw(POOL_ROWS + 1)[0][1:])
+        if n_segments <= EXACT_SEGMENTS:
+            index = np.arange(2**n_segments)
+            drawn = [(index[:, None] >> np.arange(n_segments)) & 1]
+        else:
+            drawn = []
+            for replicate in range(POOL_REPLICATES):
+                stream = np.random.SeedSequence([seed, 1, replicate])
+                design = make_design(
+                    "balanced",
+                    n_segments,
+                    np.random.RandomState(np.random.MT19937(stream)),
+                    kernel,
+                )
+                # The all-ones first row is the sample's own; the balanced
+                # design's importance ratios are all 1.
+                drawn.append(design.draw(POOL_ROWS + 1)[0][1:])
+        self.rows = len(drawn[0])
         # One kernel call for every replicate (each call validates).
-        self.weights = kernel(np.vstack(drawn)).reshape(POOL_REPLICATES, POOL_ROWS)
+        self.weights = kernel(np.vstack(drawn)).reshape(len(drawn), self.rows)
         self.masks = np.stack(drawn).astype(np.float64)  # (R, N, d)
         augmented = np.concatenate(
-            [np.ones((POOL_REPLICATES, POOL_ROWS, 1)), self.masks], axis=2
+            [np.ones((len(drawn), self.rows, 1)), self.masks], axis=2
         )
         # Each replicate's weighted Gram matrix of (1, z), computed once.
         self.grams = np.matmul(
@@ -185,7 +195,8 @@ class SurrogateControl:
         the ridge of the unperturbed image (weight 1) and its masks, weighted
         as ``n_rows - 1`` of LIME's rows (their weighted Gram matrix is
         computed once); the estimate is the replicates' mean and its
-        standard error their spread over ``sqrt(POOL_REPLICATES)``: a
+        standard error their spread over ``sqrt(POOL_REPLICATES)`` (0 for
+        the exact pool of at most ``EXACT_SEGMENTS`` superpixels): a
         balanced design's own sandwich would count its pairs as
         independent and overstate its error several times.
 
@@ -204,9 +215,9 @@ class SurrogateControl:
             return (expo[:, :, target] / expo.sum(axis=2)).mean(axis=1)
 
         d = self.n_segments
-        g = mean_proba(self.masks.reshape(-1, d)).reshape(POOL_REPLICATES, POOL_ROWS)
+        g = mean_proba(self.masks.reshape(-1, d)).reshape(self.weights.shape)
         g_ones = mean_proba(np.ones((1, d)))[0]
-        scale = (n_rows - 1) / POOL_ROWS
+        scale = (n_rows - 1) / self.rows
         weighted = self.weights * g
         rhs = scale * np.concatenate(
             [
@@ -224,6 +235,8 @@ class SurrogateControl:
         estimates = np.linalg.solve(systems, (rhs[:, index] + g_ones)[:, :, None])
         estimates = estimates[:, :, 0]
         mean = estimates.mean(axis=0)
+        if len(estimates) == 1:  # every mask: exact
+            return mean[1:], float(mean[0]), np.zeros(len(mean) - 1)
         stderr = estimates.std(axis=0, ddof=1) / np.sqrt(len(estimates))
         return mean[1:], float(mean[0]), stderr[1:]
 
