@@ -542,3 +542,37 @@ def test_parameters_are_validated(digits):
         )
         with pytest.raises(ValueError, match=message):
             explainer.fit(flat[:5])
+
+
+def test_control_variate_with_every_mask_as_pool(digits):
+    # 9 superpixels (3x3 blocks): the surrogate's weights come from all 512
+    # masks, exactly; the pool adds no error. Measured: spread 0.003 against
+    # 0.014-0.016 without, observed / reported 0.92-1.00, same means.
+    flat, clf = digits
+
+    def blocks(image):
+        return (np.arange(8)[:, None] // 3) * 3 + np.arange(8)[None, :] // 3
+
+    def weights(control_variate, repeats=100):
+        explainer = LimeExplainer(
+            FrozenEstimator(clf),
+            segmentation=blocks,
+            n_samples=120,
+            control_variate=control_variate,
+            image_shape=(8, 8),
+        ).fit(flat[:5])
+        seeded(explainer, range(repeats))
+        _, details = explainer.explain(
+            np.repeat(flat[7:8], repeats, axis=0), return_details=True
+        )
+        assert details.control_variate.all() == control_variate
+        return np.array(details.segment_weights), np.array(details.segment_stderr)
+
+    plain, _ = weights(False)
+    controlled, stderr = weights(True)
+    assert controlled.shape[1] == 9
+    assert np.median(controlled.std(axis=0) / plain.std(axis=0)) < 0.4
+    ratio = np.median(controlled.std(axis=0, ddof=1) / stderr.mean(axis=0))
+    assert 0.8 <= ratio <= 1.25, ratio
+    gap = np.abs(controlled.mean(axis=0) - plain.mean(axis=0))
+    np.testing.assert_array_less(gap, 4 * plain.std(axis=0) / np.sqrt(100) + 1e-3)
