@@ -47,3 +47,20 @@ class BatchRecorder(ClassifierMixin, BaseEstimator):
         mean = X.reshape(len(X), -1).mean(axis=1)
         p = 1 / (1 + np.exp(-(mean / self.scale - self.offset)))
         return np.column_stack([1 - p, p])
+
+
+def count_calls(monkeypatch, module, name):
+    """Wrap ``module.name`` to record each call; returns the record (a list).
+
+    The wrapper calls the original, so behaviour is unchanged; ``monkeypatch``
+    restores it after the test.
+    """
+    calls = []
+    original = getattr(module, name)
+
+    def counting(*args, **kwargs):
+        calls.append(1)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(module, name, counting)
+    return calls

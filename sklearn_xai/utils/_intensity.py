@@ -115,16 +115,7 @@ def to_intensity_range(images, input_range, *, owner, input_name="X"):
     if images.dtype == np.uint8:
         if (lo, hi) == (0.0, 255.0):
             return images
-        # Divide (not multiply by a rounded 1/255): bit for bit the floats of
-        # X / 255 and ImageReader(dtype="float32"), so both give the same
-        # predictions.
-        out = images.astype(np.float32)
-        if hi - lo != 1.0:
-            out *= np.float32(hi - lo)
-        out /= np.float32(255.0)
-        if lo:
-            out += np.float32(lo)
-        return out
+        return _from_0_255(images.astype(np.float32), lo, hi)
     if not images.size:
         return images
     # The mean decides the scale: zero-mean perturbations of any size
@@ -205,7 +196,16 @@ def uint8_copies_to_model_scale(images, estimator):
     lo, hi = (float(v) for v in input_range)
     if (lo, hi) == (0.0, 255.0):
         return images
-    out = np.asarray(images, dtype=np.float32).copy()
+    return _from_0_255(np.array(images, dtype=np.float32), lo, hi)
+
+
+def _from_0_255(out, lo, hi):
+    """Map float32 0-255 values onto ``[lo, hi]``, in place.
+
+    Divide (not multiply by a rounded 1/255): bit for bit the floats of
+    ``X / 255`` and ``ImageReader(dtype="float32")``, so both give the same
+    predictions.
+    """
     if hi - lo != 1.0:
         out *= np.float32(hi - lo)
     out /= np.float32(255.0)

@@ -21,7 +21,7 @@ from sklearn_xai.datasets import load_digit_images
 from sklearn_xai.metrics import DegenerateExplanationWarning
 from sklearn_xai.neural_network import CNNClassifier
 from sklearn_xai.preprocessing import ImageNormalizer
-from tests._counting import BatchRecorder
+from tests._counting import BatchRecorder, count_calls
 
 SIZE = 16
 
@@ -354,14 +354,7 @@ def test_validated_batches_give_predict_proba_bit_for_bit(
     X, _ = data
     images = (X * 255).round().astype(np.uint8) if dtype == np.uint8 else X
     images = images.astype(dtype)
-    validations = []
-    original = _cnn.validate_images
-
-    def counting(*args, **kwargs):
-        validations.append(1)
-        return original(*args, **kwargs)
-
-    monkeypatch.setattr(_cnn, "validate_images", counting)
+    validations = count_calls(monkeypatch, _cnn, "validate_images")
     if dtype == np.uint8 and baseline % 1:
         # Float copies on the 0-255 scale: a CNN of 0-255 images takes them
         # (one of [0, 1] images, converting uint8 ones, would refuse them).

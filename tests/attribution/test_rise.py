@@ -29,7 +29,7 @@ from sklearn_xai.neural_network import CNNClassifier
 from sklearn_xai.preprocessing import ImageNormalizer
 from sklearn_xai.visualization import overlay_attribution
 from sklearn_xai.visualization._overlay import normalize_attribution
-from tests._counting import BatchRecorder
+from tests._counting import BatchRecorder, count_calls
 
 SIZE = 16
 
@@ -671,14 +671,7 @@ def test_validated_batches_give_predict_proba_bit_for_bit(data, dtype, monkeypat
     cnn = CNNClassifier(max_epochs=1, module__n_filters=4, random_state=0).fit(
         images[:100], y[:100]
     )
-    validations = []
-    original = _cnn.validate_images
-
-    def counting(*args, **kwargs):
-        validations.append(1)
-        return original(*args, **kwargs)
-
-    monkeypatch.setattr(_cnn, "validate_images", counting)
+    validations = count_calls(monkeypatch, _cnn, "validate_images")
     params = dict(n_masks=50, batch_size=16, random_state=0)
     fast = RISEExplainer(FrozenEstimator(cnn), **params).fit(images)
     checked = RISEExplainer(FrozenEstimator(Pipeline([("cnn", cnn)])), **params)
