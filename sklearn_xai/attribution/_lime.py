@@ -94,7 +94,7 @@ def _fit_surrogate(masks, proba, target, weights, clusters, explainer, control):
     controlled = _controlled(masks, proba, target, weights, clusters, used, control)
     if controlled is None:
         return used, fit, False
-    if explainer.control_variate is True or np.sum(controlled.stderr**2) < np.sum(
+    if _forced_control(explainer) or np.sum(controlled.stderr**2) < np.sum(
         fit.stderr**2
     ):
         return used, controlled, True
@@ -122,6 +122,13 @@ def _controlled(masks, proba, target, weights, clusters, used, control):
         weighted_ridge(
             masks[:, used], residuals, weights, alpha=RIDGE_ALPHA, clusters=clusters
         ),
+    )
+
+
+def _forced_control(explainer):
+    """``control_variate=True`` (or a numpy True), not ``"auto"``."""
+    return not isinstance(explainer.control_variate, str) and bool(
+        explainer.control_variate
     )
 
 
@@ -562,7 +569,7 @@ default="balanced"
             "control_variate",
         ):
             details[key] = np.array([d[key] for d in per_image])
-        if self.control_variate is True and not details["control_variate"].all():
+        if _forced_control(self) and not details["control_variate"].all():
             missed = int((~details["control_variate"]).sum())
             warnings.warn(
                 f"control_variate=True could not correct {missed} of "

@@ -576,3 +576,26 @@ def test_control_variate_with_every_mask_as_pool(digits):
     assert 0.8 <= ratio <= 1.25, ratio
     gap = np.abs(controlled.mean(axis=0) - plain.mean(axis=0))
     np.testing.assert_array_less(gap, 4 * plain.std(axis=0) / np.sqrt(100) + 1e-3)
+
+
+@pytest.mark.parametrize("forced", [True, np.True_])
+def test_control_variate_true_warns_where_it_cannot_apply(digits, forced):
+    # 16 segments need 4 * 17 = 68 samples for the control variate: at 40 it
+    # is not applied, and an explicit True says so (plain estimate kept).
+    flat, clf = digits
+    explainer = LimeExplainer(
+        FrozenEstimator(clf),
+        segmentation="grid",
+        n_samples=40,
+        control_variate=forced,
+        image_shape=(8, 8),
+        random_state=0,
+    ).fit(flat[:5])
+    with pytest.warns(UserWarning, match="could not correct 2 of 2"):
+        _, details = explainer.explain(flat[:2], return_details=True)
+    assert not details.control_variate.any()
+    plain = clone(explainer).set_params(control_variate=False).fit(flat[:5])
+    _, expected = plain.explain(flat[:2], return_details=True)
+    np.testing.assert_array_equal(
+        np.array(details.segment_weights), np.array(expected.segment_weights)
+    )
