@@ -264,7 +264,8 @@ SuperpixelSegmenter or callable, default="slic"
         for a model without a torch network raises a ValueError in ``fit``.
     hide_color : None, "blur" or float, default=0.0
         What hidden superpixels become (the game's baseline): a number, that
-        constant (the default 0.0 is black, the removal of
+        constant (the default 0.0 is black on uint8 and [0, 1] images, not
+        on [-1, 1] ones, where black is -1.0; the removal of
         :func:`~sklearn_xai.metrics.deletion_auc`'s default, so
         ``v(none)`` is the fully deleted image); None, each superpixel's
         mean colour (hides nothing in superpixels of one pixel or one

@@ -228,7 +228,8 @@ class OcclusionExplainer(BaseExplainer):
         image. ``"auto"`` is half the window (at least 1), resolved in
         ``fit`` into ``stride_``.
     baseline : float, "mean" or "blur", default=0.0
-        What occluded pixels become: a constant (the default 0.0 is black, as
+        What occluded pixels become: a constant (the default 0.0 is black on
+        uint8 and [0, 1] images, not on [-1, 1] ones, where black is -1.0; as
         the deletion metrics' default ``baseline="black"``); ``"mean"``, the
         mean training image learned in ``fit``; ``"blur"``, a strongly
         blurred copy of the image (Gaussian, sigma a tenth of the image

@@ -289,7 +289,8 @@ class RISEExplainer(BaseExplainer):
         Probability that a grid cell is kept (in (0, 1]; 1 keeps everything
         and gives a constant map, with a warning).
     baseline : float, default=0.0
-        The value masked pixels are blended towards (0.0 is black, as the
+        The value masked pixels are blended towards (0.0 is black on uint8
+        and [0, 1] images, not on [-1, 1] ones, where black is -1.0; as the
         deletion metrics' default ``baseline="black"``). It must lie in the
         images' range (0-255 for uint8, [0, 1] for floats in [0, 1], any
         finite value for other floats), else ``fit`` raises a ValueError.
