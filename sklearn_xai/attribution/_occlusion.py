@@ -12,7 +12,7 @@ from sklearn.pipeline import Pipeline
 from .._adapter import batched_predict_proba, split_pipeline, unwrap_frozen
 from ..base import BaseExplainer
 from ..utils._compat import Interval, StrOptions
-from ..utils._intensity import uint8_copies_to_model_scale
+from ..utils._intensity import explaining_float_copies, uint8_copies_to_model_scale
 from ..utils._warnings import warn_constant_explanations, warn_degenerate_setup
 from ._perturbation import check_explainer_fill, exact_fill, hide_image
 
@@ -157,7 +157,10 @@ def _occlude_one(image, target, seed, explainer, baseline):
         (min(batch_size, n_positions), height, width, channels),
         dtype=np.result_type(fill, source),
     )
-    with validated_proba(explainer.estimator_, image) or nullcontext() as fast:
+    with (
+        explaining_float_copies(image.dtype == np.uint8 and fill.dtype != np.uint8),
+        validated_proba(explainer.estimator_, image) or nullcontext() as fast,
+    ):
         if fast is None:
             base = proba(image[np.newaxis])[0]
         else:

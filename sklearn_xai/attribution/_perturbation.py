@@ -42,7 +42,11 @@ from sklearn.pipeline import Pipeline
 from .._adapter import batched_predict_proba, split_pipeline, unwrap_frozen
 from ..preprocessing import SuperpixelSegmenter, _superpixels
 from ..utils._blur import blur_images
-from ..utils._intensity import fitted_intensity_range, uint8_copies_to_model_scale
+from ..utils._intensity import (
+    explaining_float_copies,
+    fitted_intensity_range,
+    uint8_copies_to_model_scale,
+)
 from ..utils._warnings import warn_degenerate_setup
 
 #: The segmentation methods an explainer accepts by name.
@@ -668,16 +672,17 @@ def perturbation_proba(estimator, image, fudged, segments, masks, batch_size, nd
             model._explainable_network(), image, fudged, segments, masks, batch_size
         )
     out = []
-    for start in range(0, len(masks), batch_size):
-        batch = perturbed_images(
-            image,
-            fudged,
-            segments,
-            masks[start : start + batch_size],
-        )
-        out.append(
-            batched_predict_proba(
-                estimator, batch, layout_ndim=ndim, batch_size=batch_size
+    with explaining_float_copies(image.dtype == np.uint8 and fudged.dtype != np.uint8):
+        for start in range(0, len(masks), batch_size):
+            batch = perturbed_images(
+                image,
+                fudged,
+                segments,
+                masks[start : start + batch_size],
             )
-        )
+            out.append(
+                batched_predict_proba(
+                    estimator, batch, layout_ndim=ndim, batch_size=batch_size
+                )
+            )
     return np.concatenate(out)

@@ -10,7 +10,7 @@ import numpy as np
 from .._adapter import batched_predict_proba
 from ..base import BaseExplainer
 from ..utils._compat import Interval, StrOptions
-from ..utils._intensity import uint8_copies_to_model_scale
+from ..utils._intensity import explaining_float_copies, uint8_copies_to_model_scale
 from ..utils._warnings import warn_constant_explanations, warn_degenerate_setup
 from ._occlusion import validated_proba
 from ._perturbation import check_explainer_fill
@@ -171,7 +171,10 @@ def _rise_one(image, target, seed, explainer):
     )
     # The image and its masked copies through the model's private
     # validated_proba where it has one (see _occlusion.validated_proba).
-    with validated_proba(explainer.estimator_, image) or nullcontext() as fast:
+    with (
+        explaining_float_copies(image.dtype == np.uint8),
+        validated_proba(explainer.estimator_, image) or nullcontext() as fast,
+    ):
         if fast is None:
             base = proba(image[np.newaxis])[0]
         else:

@@ -28,6 +28,8 @@ The rule (:func:`fitted_intensity_range` and :func:`to_intensity_range`):
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 
 #: Share of the range a floating-point image may overshoot by on each side.
@@ -212,3 +214,28 @@ def _from_0_255(out, lo, hi):
     if lo:
         out += np.float32(lo)
     return out
+
+
+@contextlib.contextmanager
+def explaining_float_copies(active):
+    """Say where 0-255 floats came from when a model refuses them.
+
+    Around the model calls of an explainer that built float perturbations
+    of uint8 images (``active``): a model behind a pipeline, which
+    :func:`uint8_copies_to_model_scale` cannot convert for, refuses them
+    with "divide by 255, or pass them as uint8", advice the user (who passed
+    uint8) cannot follow; the error then says what happened and what to do.
+    """
+    try:
+        yield
+    except ValueError as exc:
+        if not active or "0-255 intensities" not in str(exc):
+            raise
+        raise ValueError(
+            f"{exc} (These images were built by the explainer from the uint8 "
+            "images it was given: a fill no uint8 holds (a mean colour, a blur, "
+            "a fractional value, RISE's soft masks) makes float images on the "
+            "0-255 scale, and through a pipeline, whose preprocessing is not "
+            "known, they cannot be put on the model's scale. Explain float "
+            "images on the model's scale, or use a fill uint8 holds, such as 0.)"
+        ) from exc

@@ -61,3 +61,29 @@ def test_float_perturbations_of_uint8_images(models, explainer, params):
     expected = explainer(wide, random_state=0, **params).fit(images).explain(images)
     assert np.abs(expected).max() > 0
     np.testing.assert_allclose(maps, expected, rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "explainer, params",
+    [
+        (LimeExplainer, {"hide_color": None, "n_samples": 20}),
+        (KernelShapExplainer, {"hide_color": "blur", "n_samples": 20}),
+        (RISEExplainer, {"n_masks": 10}),
+        (OcclusionExplainer, {"baseline": "mean"}),
+    ],
+)
+def test_through_a_pipeline_the_error_says_where_the_floats_came_from(
+    models, explainer, params
+):
+    # A pipeline's preprocessing is unknown: the float perturbations cannot
+    # be converted, and the model's "pass them as uint8" would mislead a user
+    # who did; the error says the explainer built them and what to do.
+    from sklearn.frozen import FrozenEstimator
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    unit, _, images = models
+    pipe = FrozenEstimator(make_pipeline(FunctionTransformer(), unit).fit(images))
+    fitted = explainer(pipe, random_state=0, **params).fit(images)
+    with pytest.raises(ValueError, match="built by the explainer from the uint8"):
+        fitted.explain(images[:1])
