@@ -427,12 +427,18 @@ class TorchClassifier(AccuracyScoreMixin, ClassifierMixin, BaseEstimator):
         # The module is a trained network, not a hyper-parameter to build
         # again: scikit-learn's clone would give a fitted skorch net back
         # unfitted. Deep-copy it (as clone does a torch module); clone the rest.
+        # A network that cannot be deep-copied (unpicklable state) is shared:
+        # TorchClassifier never trains it, and each use restores its flag.
         params = {
             name: clone(value, safe=False)
             for name, value in self.get_params(deep=False).items()
             if name != "module"
         }
-        return type(self)(copy.deepcopy(self.module), **params)
+        try:
+            module = copy.deepcopy(self.module)
+        except Exception:  # e.g. modules holding a lock or a file handle
+            module = self.module
+        return type(self)(module, **params)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -414,3 +414,45 @@ def test_explainers_take_it_without_y_or_frozen(images):
     assert maps.shape == (2, H, W)
     assert set(details.targets) <= {"a", "b", "c"}
     assert "module_" not in vars(clf)  # the explainer fitted a clone
+
+
+def test_a_network_that_cannot_be_copied_is_explained_without_freezing():
+    # A module holding a lock cannot be deep-copied: TorchClassifier warns
+    # and runs it itself; an explainer given it unfrozen clones the
+    # classifier, which shares the network (it is never trained) instead of
+    # failing with "cannot pickle '_thread.lock'". The network is untouched.
+    import threading
+    import warnings
+
+    from sklearn.frozen import FrozenEstimator
+
+    from sklearn_xai.attribution import OcclusionExplainer
+
+    class Locked(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.linear = nn.Linear(8 * 8 * 3, 3)
+            self.lock = threading.Lock()
+
+        def forward(self, x):
+            return self.linear(x.flatten(1))
+
+    torch.manual_seed(0)
+    net = Locked().train()
+    state = {k: v.clone() for k, v in net.state_dict().items()}
+    X = np.random.default_rng(0).random((4, 8, 8, 3)).astype(np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        clf = TorchClassifier(net, classes=[0, 1, 2])
+        assert clone(clf).module is net
+        maps = OcclusionExplainer(clf).fit(X).explain(X[:2], target=[0, 1])
+        frozen = TorchClassifier(net, classes=[0, 1, 2]).fit(X)
+        expected = (
+            OcclusionExplainer(FrozenEstimator(frozen))
+            .fit(X)
+            .explain(X[:2], target=[0, 1])
+        )
+    np.testing.assert_array_equal(maps, expected)
+    assert net.training
+    for key, value in net.state_dict().items():
+        assert torch.equal(value, state[key])
