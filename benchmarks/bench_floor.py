@@ -38,7 +38,9 @@ and 224x224, CPU clock (two runs) and wall clock: LIME 1.12 / 1.12-1.14 (wall
 1.05 / 1.11; 1.26 / 1.29 before the changes of issue 13, section 4), 1.14 /
 1.14 with its control variate on by default (the surrogate's fits and pool:
 quickshift's 3-7 superpixels at 64x64 are enumerated, 32-36 at 224x224 use
-8,192 pool masks; load 2-3); Kernel
+8,192 pool masks; load 2-3), then 1.11 / 1.11 with the standard errors'
+clusters gathered without a split per cluster (load 1.2-1.8; the same day
+and load: Kernel SHAP 1.14 / 1.11, occlusion 1.11 / 1.06); Kernel
 SHAP 1.12-1.14 / 1.12-1.13 (wall 1.12 / 1.15; was 1.22 / 1.18, measured the
 same day at load 1-2: the control variate's backward pass is now made only
 for images whose sample is not exact, none at 64x64 where quickshift's 3-7

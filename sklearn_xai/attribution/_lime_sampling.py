@@ -203,11 +203,13 @@ def weighted_ridge(X, y, sample_weight, *, alpha=1.0, clusters=None):
     cov = np.full((d + 1, d + 1), np.nan)
     if n_groups >= 2:
         sums = np.zeros((n_groups, d + 1))
-        order = np.argsort(inverse, kind="stable")
-        rows_of = np.split(random[order], np.cumsum(sizes)[:-1])
+        # Rows sorted by cluster: each cluster's rows are one block, starting
+        # at its offset; clusters of one size are gathered at once.
+        grouped = random[np.argsort(inverse, kind="stable")]
+        starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
         for size in np.unique(sizes):
             which = np.flatnonzero(sizes == size)
-            idx = np.stack([rows_of[g] for g in which])  # (G_s, s)
+            idx = grouped[starts[which][:, None] + np.arange(size)]  # (G_s, s)
             Zg = Z[idx]  # (G_s, s, p)
             # (I - H_gg)^-1/2 u_g: the CR2 adjustment of the residuals.
             hat = np.einsum("gip,pq,gjq->gij", Zg, bread_inv, Zg)
