@@ -24,15 +24,6 @@ HIDE = 0.5  # the baseline: hidden superpixels become this grey
 
 
 @pytest.fixture(scope="module")
-def digits():
-    """16x16 grey digits (float64) and a logistic regression on their pixels."""
-    X, y = load_digit_images(size=16, return_X_y=True)
-    X = X.astype(np.float64)
-    clf = LogisticRegression(max_iter=300).fit(X[:600].reshape(600, -1), y[:600])
-    return X, clf
-
-
-@pytest.fixture(scope="module")
 def rgb_data():
     X, y = load_digit_images(size=16, as_rgb=True, return_X_y=True)
     return X[:300].astype(np.float64), y[:300]
@@ -134,8 +125,10 @@ def label_of(clf, image):
     [(2, 4, 254), (2, 4, 1000), (1, 3, 6), (3, 3, 600)],
     ids=["8-segments-254", "8-segments-1000", "3-segments", "9-segments"],
 )
-def test_equals_exact_shapley_when_all_coalitions_fit(digits, rows, cols, n_samples):
-    X, clf = digits
+def test_equals_exact_shapley_when_all_coalitions_fit(
+    gray_digits, rows, cols, n_samples
+):
+    X, clf = gray_digits
     segmentation = grid(rows, cols)
     for index in (700, 701):
         image = X[index]
@@ -150,12 +143,12 @@ def test_equals_exact_shapley_when_all_coalitions_fit(digits, rows, cols, n_samp
         )
 
 
-def test_sampled_error_is_small_and_falls_with_samples(digits):
+def test_sampled_error_is_small_and_falls_with_samples(gray_digits):
     # 8 superpixels: 254 coalitions besides the ends; with 40-200 of them the
     # estimate is not exact, but close, and closer with more (mean over seeds
     # and images of the largest error; measured 0.030, 0.016, 0.0042 of
     # Shapley values up to 0.38).
-    X, clf = digits
+    X, clf = gray_digits
     segmentation = grid(2, 4)
     references = []
     for index in (700, 702, 703):
@@ -185,14 +178,14 @@ def test_sampled_error_is_small_and_falls_with_samples(digits):
 
 
 @pytest.mark.parametrize("sampling", ["kernel", "leverage"])
-def test_more_accurate_than_captum_at_equal_budget(digits, sampling):
+def test_more_accurate_than_captum_at_equal_budget(gray_digits, sampling):
     # Both estimate the Shapley values of the same game with 100 model
     # evaluations (captum counts the two ends in n_samples, we do not).
     # Measured on images 700-705 x 4 seeds, mean largest error against the
     # exact values: ours 0.017 (kernel) / 0.016 (leverage), captum 0.031
     # (here, images 700-702: 0.015 / 0.013 against 0.033); at 256
     # evaluations ours is exact, captum's is still 0.018 off.
-    X, clf = digits
+    X, clf = gray_digits
     segmentation = grid(2, 4)
     errors_ours, errors_captum = [], []
     for index in (700, 701, 702):
@@ -211,14 +204,14 @@ def test_more_accurate_than_captum_at_equal_budget(digits, sampling):
     )
 
 
-def test_agrees_with_captum_on_24_segments(digits):
+def test_agrees_with_captum_on_24_segments(gray_digits):
     # No exact values here (2**24 coalitions): both estimates of the same
     # Shapley values must agree. With 16 segments and 1000 evaluations each
     # was measured at most 0.022 (ours) / 0.026 (captum) from the exact
     # values (scale 0.3); at 24 segments and 2000 evaluations the two
     # differed by 3-9% of the largest value (Pearson 0.991-0.999) on images
     # 700-705, so 15% and 0.98 leave room without hiding a real discrepancy.
-    X, clf = digits
+    X, clf = gray_digits
     segmentation = grid(4, 6)
     for index in (700, 704):
         image = X[index]
@@ -307,8 +300,8 @@ def test_solve_shapley_recovers_an_additive_game():
     np.testing.assert_allclose(got, phi, atol=1e-10)
 
 
-def test_one_segment_gets_the_whole_gain(digits):
-    X, clf = digits
+def test_one_segment_gets_the_whole_gain(gray_digits):
+    X, clf = gray_digits
     image = X[700]
     label = label_of(clf, image)
     # One player: the map is constant, and the explainer says why.
@@ -347,8 +340,8 @@ def test_n_jobs_and_batch_size_do_not_change_results(cnn, rgb_data, params):
     np.testing.assert_allclose(got, expected, rtol=0, atol=1e-6)
 
 
-def test_model_agnostic_path_independent_of_batch_size(digits):
-    X, clf = digits
+def test_model_agnostic_path_independent_of_batch_size(gray_digits):
+    X, clf = gray_digits
     flat = X[:3].reshape(3, -1)
     base = KernelShapExplainer(
         FrozenEstimator(clf), segmentation="grid", image_shape=(16, 16), n_samples=90
@@ -359,8 +352,8 @@ def test_model_agnostic_path_independent_of_batch_size(digits):
     np.testing.assert_allclose(got, expected, rtol=0, atol=1e-12)
 
 
-def test_memory_caches_predictions_across_targets(digits, tmp_path):
-    X, clf = digits
+def test_memory_caches_predictions_across_targets(gray_digits, tmp_path):
+    X, clf = gray_digits
     flat = X[:2].reshape(2, -1)
     CountingModel.calls.clear()
     explainer = KernelShapExplainer(

@@ -11,7 +11,6 @@ import numpy as np
 import pytest
 from sklearn.base import clone
 from sklearn.frozen import FrozenEstimator
-from sklearn.linear_model import LogisticRegression
 
 from sklearn_xai.attribution import KernelShapExplainer
 from sklearn_xai.attribution._control_variate import SigmoidGame
@@ -46,15 +45,6 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
-
-
-@pytest.fixture(scope="module")
-def digits():
-    """16x16 grey digits (float64) and a logistic regression on their pixels."""
-    X, y = load_digit_images(size=16, return_X_y=True)
-    X = X.astype(np.float64)
-    clf = LogisticRegression(max_iter=300).fit(X[:600].reshape(600, -1), y[:600])
-    return X, clf
 
 
 @pytest.fixture(scope="module")
@@ -108,14 +98,14 @@ def exact_values(fitted, images, n_segments):
 
 
 @pytest.mark.parametrize("sampling", ["kernel", "leverage"])
-def test_stderr_matches_the_spread_over_seeds(digits, sampling):
+def test_stderr_matches_the_spread_over_seeds(gray_digits, sampling):
     # 16 segments, 200 samples (of 65534 coalitions), 100 seeds: each
     # value's standard deviation over seeds against the mean reported
     # standard error. Measured median ratios 0.99-1.04 (kernel) and
     # 0.98-1.01 (leverage) on these images, 0.92-1.02 for 36 segments at
     # 200 samples and 0.98-1.05 for 12 segments at 1000 (where the finite
     # population correction matters).
-    X, clf = digits
+    X, clf = gray_digits
     images = X[700:703].reshape(3, -1)
     fitted = explainer(
         clf, grid(4, 4), n_samples=200, sampling=sampling, image_shape=(16, 16)
@@ -131,8 +121,8 @@ def test_stderr_matches_the_spread_over_seeds(digits, sampling):
     assert np.abs(z).mean() < 1.5, np.abs(z).mean()
 
 
-def test_stderr_is_zero_when_exact_and_shrinks_with_samples(digits):
-    X, clf = digits
+def test_stderr_is_zero_when_exact_and_shrinks_with_samples(gray_digits):
+    X, clf = gray_digits
     images = X[700:702].reshape(2, -1)
     fitted = explainer(clf, grid(2, 4), n_samples=254, image_shape=(16, 16))
     _, details = (
@@ -242,8 +232,8 @@ def test_each_pair_is_drawn_with_its_inclusion_probability():
 # -- n_samples="auto" -------------------------------------------------------------
 
 
-def test_auto_stops_when_settled_and_is_accurate(digits):
-    X, clf = digits
+def test_auto_stops_when_settled_and_is_accurate(gray_digits):
+    X, clf = gray_digits
     images = X[700:704].reshape(4, -1)
     fitted = explainer(
         clf, grid(4, 4), n_samples="auto", max_samples=2000, image_shape=(16, 16)
@@ -270,8 +260,8 @@ def test_auto_stops_when_settled_and_is_accurate(digits):
     assert np.sqrt(np.mean(np.square(z))) < 1.3
 
 
-def test_auto_hits_max_samples_when_not_settled(digits):
-    X, clf = digits
+def test_auto_hits_max_samples_when_not_settled(gray_digits):
+    X, clf = gray_digits
     images = X[700:702].reshape(2, -1)
     fitted = explainer(
         clf, grid(4, 6), n_samples="auto", max_samples=100, image_shape=(16, 16)
@@ -284,8 +274,8 @@ def test_auto_hits_max_samples_when_not_settled(digits):
     assert details.exact.all() and details.n_evaluations.tolist() == [64, 64]
 
 
-def test_auto_is_deterministic_and_cached(digits, tmp_path):
-    X, clf = digits
+def test_auto_is_deterministic_and_cached(gray_digits, tmp_path):
+    X, clf = gray_digits
     images = X[700:702].reshape(2, -1)
     model = CountingModel(clf)
     fitted = explainer(
@@ -473,8 +463,8 @@ def test_control_variate_leaves_the_model_untouched(cnn_digits):
         network.eval()
 
 
-def test_control_variate_options(digits, cnn_digits):
-    X, clf = digits
+def test_control_variate_options(gray_digits, cnn_digits):
+    X, clf = gray_digits
     images = X[700:701].reshape(1, -1)
     params = {"n_samples": 60, "image_shape": (16, 16)}
     auto = explainer(clf, grid(4, 4), **params).fit(images)
@@ -527,8 +517,8 @@ def test_control_variate_error_per_model_call(cnn_digits, sampling):
     ],
     ids=["n-samples", "max-samples-small", "max-samples-float", "control-variate"],
 )
-def test_bad_parameters(digits, params, match):
-    X, clf = digits
+def test_bad_parameters(gray_digits, params, match):
+    X, clf = gray_digits
     with pytest.raises(ValueError, match=match):
         explainer(clf, grid(4, 4), image_shape=(16, 16), **params).fit(
             X[:2].reshape(2, -1)
