@@ -6,11 +6,10 @@ Nothing here times anything: every number is a quality per model evaluation.
 from __future__ import annotations
 
 import inspect
-import os
-import sys
 from itertools import combinations
 from math import factorial
 
+import _environment
 import numpy as np
 
 #: Segments compared by the top-k Jaccard indices.
@@ -223,16 +222,6 @@ def lime_quality(per_seed, reference):
 # -- LIME runners --------------------------------------------------------------
 
 
-def quiet(fn, *args, **kwargs):
-    """Call ``fn`` with stderr silenced (lime draws a progress bar)."""
-    with open(os.devnull, "w") as devnull:
-        saved, sys.stderr = sys.stderr, devnull
-        try:
-            return fn(*args, **kwargs)
-        finally:
-            sys.stderr = saved
-
-
 #: What hidden superpixels become, by the benchmark's ``--fill``: black (our
 #: default) or each superpixel's mean colour (lime's default).
 FILLS = {"black": 0.0, "mean": None}
@@ -279,7 +268,7 @@ def lime_package(clf, images, targets, segments, seed, n_samples=1000, fill="bla
     weights = []
     for i, image in enumerate(images):
         labels = segments[i]
-        explanation = quiet(
+        explanation = _environment.quiet(
             LimeImageExplainer(random_state=seed * 1000 + i).explain_instance,
             image,
             clf.predict_proba,

@@ -20,7 +20,7 @@ Run ``python benchmarks/bench_lime.py`` (``--quick`` for a short run,
 
 from __future__ import annotations
 
-import _environment  # noqa: F401  (sets ONEDNN_MAX_CPU_ISA before torch loads)
+import _environment  # (sets ONEDNN_MAX_CPU_ISA before torch loads)
 
 # isort: split
 
@@ -52,22 +52,12 @@ from sklearn_xai.preprocessing import SuperpixelSegmenter
 N_SAMPLES = 1000
 
 
-def _quiet(fn, *args, **kwargs):
-    """Call ``fn`` with stderr silenced (lime draws a progress bar)."""
-    with open(os.devnull, "w") as devnull:
-        saved, sys.stderr = sys.stderr, devnull
-        try:
-            return fn(*args, **kwargs)
-        finally:
-            sys.stderr = saved
-
-
 def time_lime(clf, images, batch_size, segment):
     """Seconds per image of lime's explain_instance."""
     start = time.perf_counter()
     for image in images:
         explainer = LimeImageExplainer(random_state=0)
-        _quiet(
+        _environment.quiet(
             explainer.explain_instance,
             image,
             clf.predict_proba,
@@ -131,7 +121,7 @@ def agreement(clf, image, segmenter):
     _, details = explainer.explain(image[np.newaxis], return_details=True)
     segments = details.segments[0]
     label = int(np.flatnonzero(clf.classes_ == details.targets[0])[0])
-    lime_exp = _quiet(
+    lime_exp = _environment.quiet(
         LimeImageExplainer(random_state=0).explain_instance,
         image,
         clf.predict_proba,
