@@ -182,27 +182,13 @@ def forward_floor(module, batches, device, clock):
 def explainers(clf, segmenter, n_samples, n_masks):
     """``{name: (explainer, segments)}``; ``segments`` whether it segments."""
     frozen = FrozenEstimator(clf)
+    # LIME and Kernel SHAP alike: the segmenter, the samples, lime's mean fill.
+    superpixels = dict(
+        segmentation=segmenter, n_samples=n_samples, hide_color=None, random_state=0
+    )
     return {
-        "lime": (
-            LimeExplainer(
-                frozen,
-                segmentation=segmenter,
-                n_samples=n_samples,
-                hide_color=None,
-                random_state=0,
-            ),
-            True,
-        ),
-        "kernel_shap": (
-            KernelShapExplainer(
-                frozen,
-                segmentation=segmenter,
-                n_samples=n_samples,
-                hide_color=None,
-                random_state=0,
-            ),
-            True,
-        ),
+        "lime": (LimeExplainer(frozen, **superpixels), True),
+        "kernel_shap": (KernelShapExplainer(frozen, **superpixels), True),
         "occlusion": (OcclusionExplainer(frozen), False),
         "rise": (RISEExplainer(frozen, n_masks=n_masks, random_state=0), False),
         "score_cam": (ScoreCAMExplainer(frozen), False),
