@@ -15,7 +15,7 @@ from ..utils._threads import single_threaded_blas
 from ..utils._warnings import warn_constant_explanations
 from ._convergence import is_settled
 from ._lime_control import SurrogateControl, combine
-from ._lime_sampling import SAMPLINGS, make_design, weighted_ridge
+from ._lime_sampling import SAMPLINGS, make_design, weighted_r2, weighted_ridge
 from ._perturbation import (
     DEFAULT_N_SEGMENTS,
     SEGMENTATIONS,
@@ -86,29 +86,17 @@ def _fit_surrogate(masks, proba, target, weights, clusters, explainer, control):
     used = _selected_features(
         masks, column, weights, explainer.num_features or d, explainer.feature_selection
     )
+    controlled = None
+    if control is not None and len(masks) >= CONTROL_ROWS_PER_COEF * (len(used) + 1):
+        controlled = _controlled(masks, proba, target, weights, clusters, used, control)
+        if controlled is not None and _forced_control(explainer):
+            return used, controlled, True
     fit = weighted_ridge(
         masks[:, used], column, weights, alpha=RIDGE_ALPHA, clusters=clusters
     )
-    if control is None or len(masks) < CONTROL_ROWS_PER_COEF * (len(used) + 1):
-        return used, fit, False
-    controlled = _controlled(masks, proba, target, weights, clusters, used, control)
-    if controlled is None:
-        return used, fit, False
-    if _forced_control(explainer) or np.sum(controlled.stderr**2) < np.sum(
-        fit.stderr**2
-    ):
+    if controlled is not None and np.sum(controlled.stderr**2) < np.sum(fit.stderr**2):
         return used, controlled, True
     return used, fit, False
-
-
-def _weighted_r2(column, predicted, weights):
-    """The weighted R^2 of a surrogate (as ``Ridge.score`` with weights)."""
-    centred = column - weights @ column / weights.sum()
-    total = weights @ centred**2
-    residual = weights @ (column - predicted) ** 2
-    if total > 0:
-        return float(1.0 - residual / total)
-    return 1.0 if residual == 0 else 0.0
 
 
 def _controlled(masks, proba, target, weights, clusters, used, control):
@@ -223,7 +211,11 @@ def _explain_one(image, target, seed, explainer, memory):
     score = (
         fit.score
         if not controlled
-        else _weighted_r2(column, intercept + all_masks @ coef, all_weights)
+        else weighted_r2(
+            column - all_weights @ column / all_weights.sum(),
+            column - intercept - all_masks @ coef,
+            all_weights,
+        )
     )
     details = {
         "segments": segments,

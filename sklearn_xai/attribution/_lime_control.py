@@ -69,7 +69,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.utils import Bunch
 
-from ._lime_sampling import make_design
+from ._lime_sampling import make_design, ridge_solve
 
 #: Folds of the cross-fitting.
 N_FOLDS = 5
@@ -91,25 +91,12 @@ def _centred_log_proba(proba):
     return log_proba - log_proba.mean(axis=1, keepdims=True)
 
 
-def _fit_logits(masks, log_proba, weights):
-    """Weighted ridge of every class's log-probability on the masks."""
-    total = weights.sum()
-    x_mean = weights @ masks / total
-    y_mean = weights @ log_proba / total
-    centred = masks - x_mean
-    gram = centred.T @ (weights[:, None] * centred)
-    gram[np.diag_indices_from(gram)] += SURROGATE_ALPHA
-    slopes = np.linalg.solve(
-        gram, centred.T @ (weights[:, None] * (log_proba - y_mean))
-    )
-    return y_mean - x_mean @ slopes, slopes
-
-
-def _surrogate_proba(masks, intercept, slopes, target):
-    logits = intercept + masks @ slopes
-    logits -= logits.max(axis=1, keepdims=True)
+def _target_proba(logits, target):
+    """Softmax probability of ``target`` over the last axis of ``logits``
+    (modified in place)."""
+    logits -= logits.max(axis=-1, keepdims=True)
     expo = np.exp(logits)
-    return expo[:, target] / expo.sum(axis=1)
+    return expo[..., target] / expo.sum(axis=-1)
 
 
 class SurrogateControl:
@@ -156,7 +143,7 @@ class SurrogateControl:
         )
 
     def residuals(self, masks, proba, target, weights, clusters):
-        """The cross-fitted residuals ``f - g`` and the mean surrogate.
+        """The cross-fitted residuals ``f - g`` and the fold surrogates.
 
         Parameters
         ----------
@@ -186,11 +173,16 @@ class SurrogateControl:
             held_out = fold == k
             if held_out.all():
                 break
-            fit = _fit_logits(
-                masks[~held_out], log_proba[~held_out], weights[~held_out]
+            intercept, slopes = ridge_solve(
+                masks[~held_out],
+                log_proba[~held_out],
+                weights[~held_out],
+                SURROGATE_ALPHA,
             )
-            residuals[held_out] -= _surrogate_proba(masks[held_out], *fit, target)
-            surrogates.append(fit)
+            residuals[held_out] -= _target_proba(
+                intercept + masks[held_out] @ slopes, target
+            )
+            surrogates.append((intercept, slopes))
         return residuals, surrogates
 
     def pool_weights(self, surrogates, target, n_rows, used, alpha):
@@ -215,9 +207,7 @@ class SurrogateControl:
 
         def mean_proba(masks):
             logits = (masks @ slopes + intercepts).reshape(-1, n_folds, n_classes)
-            logits -= logits.max(axis=2, keepdims=True)
-            expo = np.exp(logits)
-            return (expo[:, :, target] / expo.sum(axis=2)).mean(axis=1)
+            return _target_proba(logits, target).mean(axis=1)
 
         d = self.n_segments
         g = mean_proba(self.masks.reshape(-1, d)).reshape(self.weights.shape)

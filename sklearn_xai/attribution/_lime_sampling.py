@@ -112,6 +112,62 @@ _SOBOL_MAX_DIM = 21201
 # -- the weighted ridge -------------------------------------------------------
 
 
+def ridge_solve(X, Y, weights, alpha):
+    """Closed-form weighted ridge with an unpenalised intercept.
+
+    Centred on the weighted means (the intercept drops out, and the centred
+    system is better conditioned than the augmented one), then solved.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n, d), float
+    Y : ndarray of shape (n,) or (n, k), float
+        One response, or ``k`` fitted at once.
+    weights : ndarray of shape (n,)
+    alpha : float
+        Penalty on the slopes.
+
+    Returns
+    -------
+    intercept : float or ndarray of shape (k,)
+    coef : ndarray of shape (d,) or (d, k)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_xai.attribution._lime_sampling import ridge_solve
+    >>> X = np.array([[0.0], [1.0], [2.0]])
+    >>> intercept, coef = ridge_solve(X, 1 + 2 * X[:, 0], np.ones(3), 1e-12)
+    >>> round(float(intercept), 6), np.round(coef, 6).tolist()
+    (1.0, [2.0])
+    """
+    total = weights.sum()
+    x_mean = weights @ X / total
+    y_mean = weights @ Y / total
+    centred = X - x_mean
+    gram = centred.T @ (weights[:, None] * centred)
+    gram[np.diag_indices_from(gram)] += alpha
+    weighted = (Y - y_mean) * (weights if Y.ndim == 1 else weights[:, None])
+    if X.shape[1]:
+        coef = np.linalg.solve(gram, centred.T @ weighted)
+    else:
+        coef = np.zeros((0, *Y.shape[1:]))
+    return y_mean - x_mean @ coef, coef
+
+
+def weighted_r2(centred, residuals, weights):
+    """Weighted R^2 from the centred responses and a fit's residuals.
+
+    As :class:`sklearn.linear_model.Ridge`'s ``score`` with
+    ``sample_weight``: 1 on a constant target fitted exactly, else 0 there.
+    """
+    denominator = weights @ centred**2
+    numerator = weights @ residuals**2
+    if denominator > 0:
+        return float(1.0 - numerator / denominator)
+    return 1.0 if numerator == 0 else 0.0
+
+
 def weighted_ridge(X, y, sample_weight, *, alpha=1.0, clusters=None):
     """Weighted ridge regression with an unpenalised intercept, and its errors.
 
@@ -164,24 +220,10 @@ def weighted_ridge(X, y, sample_weight, *, alpha=1.0, clusters=None):
     y = np.asarray(y, dtype=np.float64)
     w = np.asarray(sample_weight, dtype=np.float64)
     n, d = X.shape
-    total = w.sum()
-    # Centred on the weighted means: the intercept drops out, and the
-    # centred system is better conditioned than the augmented one.
-    x_mean = w @ X / total
-    y_mean = w @ y / total
-    Xc = X - x_mean
-    yc = y - y_mean
-    gram = Xc.T @ (w[:, None] * Xc)
-    gram[np.diag_indices(d)] += alpha
-    coef = np.linalg.solve(gram, Xc.T @ (w * yc)) if d else np.zeros(0)
-    intercept = float(y_mean - x_mean @ coef)
+    intercept, coef = ridge_solve(X, y, w, alpha)
+    intercept = float(intercept)
     residuals = y - intercept - X @ coef
-    denominator = w @ yc**2
-    numerator = w @ residuals**2
-    if denominator > 0:
-        score = 1.0 - numerator / denominator
-    else:  # sklearn's r2_score on a constant target
-        score = 1.0 if numerator == 0 else 0.0
+    score = weighted_r2(y - w @ y / w.sum(), residuals, w)
 
     # The sandwich in the augmented parametrisation (intercept first).
     X1 = np.hstack([np.ones((n, 1)), X])
