@@ -26,6 +26,7 @@ that package at import time, so model-agnostic code stays light.
 
 from ._layers import check_cam_layer, default_cam_layer, feature_maps, named_layers
 from ._predict import (
+    bare_model,
     batched_predict_proba,
     check_model,
     fit_model,
@@ -37,6 +38,7 @@ from ._torch import TorchModel, get_torch_model
 
 __all__ = [
     "TorchModel",
+    "bare_model",
     "batched_predict_proba",
     "check_cam_layer",
     "check_model",

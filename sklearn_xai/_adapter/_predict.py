@@ -38,6 +38,31 @@ def unwrap_frozen(estimator):
     return estimator
 
 
+def bare_model(estimator):
+    """The model itself when ``estimator`` is no pipeline, else None.
+
+    A classifier, optionally in a :class:`~sklearn.frozen.FrozenEstimator`,
+    is returned unwrapped; a :class:`~sklearn.pipeline.Pipeline` (even of one
+    step), whose preprocessing the explainers cannot see through, gives None.
+    The fast paths that build inputs on the model's own scale or device ask
+    this first.
+
+    Examples
+    --------
+    >>> from sklearn.frozen import FrozenEstimator
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn_xai._adapter import bare_model
+    >>> model = LogisticRegression()
+    >>> bare_model(FrozenEstimator(model)) is model
+    True
+    >>> bare_model(make_pipeline(model)) is None
+    True
+    """
+    model = unwrap_frozen(estimator)
+    return None if isinstance(model, Pipeline) else model
+
+
 def split_pipeline(estimator):
     """``(preprocessing, final model)`` of an estimator.
 

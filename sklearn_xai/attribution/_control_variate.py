@@ -250,13 +250,12 @@ def _pixelwise_input(estimator):
     whose ``input_tensor`` only changes the dtype and the intensity scale;
     not for a pipeline, whose preprocessing may mix pixels.
     """
-    from sklearn.pipeline import Pipeline
 
-    from .._adapter import split_pipeline, unwrap_frozen
+    from .._adapter import bare_model
     from ..neural_network import CNNClassifier, TorchClassifier
 
-    preprocess, model = split_pipeline(estimator)
-    if preprocess is not None or isinstance(unwrap_frozen(estimator), Pipeline):
+    model = bare_model(estimator)
+    if model is None:
         return False
     methods = ("_to_tensor", "_tensor_of", "_nchw")
     return any(

@@ -7,9 +7,8 @@ from functools import partial
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.pipeline import Pipeline
 
-from .._adapter import batched_predict_proba, split_pipeline, unwrap_frozen
+from .._adapter import bare_model, batched_predict_proba
 from ..base import BaseExplainer
 from ..utils._compat import Interval, StrOptions
 from ..utils._intensity import explaining_float_copies, uint8_copies_to_model_scale
@@ -105,10 +104,9 @@ def validated_proba(estimator, image):
     with its own ``predict_proba``, another classifier): ``predict_proba``
     and every check run.
     """
-    preprocess, model = split_pipeline(estimator)
+    model = bare_model(estimator)
     if (
-        preprocess is not None
-        or isinstance(unwrap_frozen(estimator), Pipeline)
+        model is None
         or not hasattr(model, "_validated_proba")
         or tuple(getattr(model, "image_shape_", ())) != image.shape
     ):

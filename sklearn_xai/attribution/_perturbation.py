@@ -37,9 +37,8 @@ from collections import OrderedDict
 
 import numpy as np
 from sklearn.base import clone
-from sklearn.pipeline import Pipeline
 
-from .._adapter import batched_predict_proba, split_pipeline, unwrap_frozen
+from .._adapter import bare_model, batched_predict_proba
 from ..preprocessing import SuperpixelSegmenter, _superpixels
 from ..utils._blur import blur_images
 from ..utils._intensity import (
@@ -660,10 +659,9 @@ def perturbation_proba(estimator, image, fudged, segments, masks, batch_size, nd
         # float, on the scale the model takes uint8 images on.
         image = uint8_copies_to_model_scale(image, estimator)
         fudged = uint8_copies_to_model_scale(fudged, estimator)
-    preprocess, model = split_pipeline(estimator)
+    model = bare_model(estimator)
     if (
-        preprocess is None
-        and not isinstance(unwrap_frozen(estimator), Pipeline)
+        model is not None
         and hasattr(model, "_explainable_network")
         and tuple(model.image_shape_) == image.shape
     ):

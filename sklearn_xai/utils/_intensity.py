@@ -185,14 +185,9 @@ def uint8_copies_to_model_scale(images, estimator):
     >>> uint8_copies_to_model_scale(np.array([127.5, 255.0]), Model())
     array([0.5, 1. ], dtype=float32)
     """
-    from sklearn.pipeline import Pipeline
+    from .._adapter import bare_model
 
-    from .._adapter import unwrap_frozen
-
-    model = unwrap_frozen(estimator)
-    if isinstance(model, Pipeline):
-        return images
-    input_range = getattr(model, "input_range_", None)
+    input_range = getattr(bare_model(estimator), "input_range_", None)
     if input_range is None:
         return images
     lo, hi = (float(v) for v in input_range)
