@@ -34,6 +34,9 @@ import numpy as np
 
 #: Share of the range a floating-point image may overshoot by on each side.
 _MARGIN = 1.0
+#: The diagnosis in the error for 0-255 floats given to a [0, 1] model
+#: (:func:`explaining_float_copies` recognises it).
+_LOOK_0_255 = "They look like 0-255 intensities"
 
 
 def fitted_intensity_range(images):
@@ -130,7 +133,7 @@ def to_intensity_range(images, input_range, *, owner, input_name="X"):
     if not (lo - margin <= mean <= hi + margin):
         low, high = float(np.min(images)), float(np.max(images))
         hint = (
-            " They look like 0-255 intensities: divide by 255, or pass them as uint8."
+            f" {_LOOK_0_255}: divide by 255, or pass them as uint8."
             if hi <= 1 and mean > 1
             else ""
         )
@@ -224,7 +227,7 @@ def explaining_float_copies(active):
     try:
         yield
     except ValueError as exc:
-        if not active or "0-255 intensities" not in str(exc):
+        if not active or _LOOK_0_255 not in str(exc):
             raise
         raise ValueError(
             f"{exc} (These images were built by the explainer from the uint8 "
